@@ -1,0 +1,50 @@
+"""Type stubs for the compiled core ``fastbce._core`` (cpp/module.cpp).
+
+The core sees only C-contiguous float32/float64 buffers; every shape, dtype and
+broadcasting policy is decided in Python (``fastbce._inputs``) before a call.
+"""
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+def bce(
+    y_true: npt.NDArray[np.floating],
+    y_pred: npt.NDArray[np.floating],
+    weight: Optional[npt.NDArray[np.floating]],
+    out: Optional[npt.NDArray[np.floating]],
+    outer: int,
+    reduced: int,
+    inner: int,
+    weight_repeat: int,
+    from_logits: bool,
+    label_smoothing: float,
+) -> float:
+    """Fused binary cross-entropy over an ``(outer, reduced, inner)`` C-contiguous layout.
+
+    ``y_true`` and ``y_pred`` share one dtype (float32 or float64) and hold
+    ``outer * reduced * inner`` elements. The loss is averaged over the middle
+    (``reduced``) axis, giving ``outer * inner`` per-sample values ``v[s]``
+    (``s = o * inner + i``), each multiplied by its weight and rounded to the dtype:
+    ``v[s] = dtype(dtype(mean_s) * w[s // weight_repeat])``. ``weight`` is None
+    (all ones), a 1-element array (one weight for every sample) or an array of
+    ``outer * inner / weight_repeat`` elements in the same dtype. When ``out`` is given
+    (same dtype, ``outer * inner`` elements) it receives ``v``. Returns ``sum(v)``
+    accumulated in float64 in a fixed order (bitwise identical for any thread count).
+    Runs without the GIL.
+    """
+
+def math(func: str, x: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """Apply the active kernel's vector ``"log"``, ``"log1p"`` or ``"exp"`` to a contiguous float32/float64 array."""
+
+def isa() -> str:
+    """The active instruction-set level: ``"scalar"``, ``"avx2"``, ``"avx512"`` or ``"neon"``."""
+
+def available_isas() -> list[str]:
+    """The levels compiled into this build that this CPU and OS can run, best first."""
+
+def set_isa(name: str) -> None:
+    """Switch the active level (tests only; users set ``FASTBCE_ISA`` before import)."""
+
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...

@@ -1,0 +1,97 @@
+"""Description of the machine and software a run was measured on."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def cpu_model() -> str:
+    text = _read("/proc/cpuinfo") or ""
+    for line in text.splitlines():
+        if line.startswith(("model name", "Model name", "Hardware")):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    text = _read("/proc/cpuinfo") or ""
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            wanted = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "asimd", "sve")
+            have = set(line.split(":", 1)[1].split())
+            return [f for f in wanted if f in have]
+    return []
+
+
+def affinity() -> list[int] | None:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return None
+
+
+def cgroup_cpu_quota() -> float | None:
+    """CPUs allowed by a cgroup v2 quota (cpu.max), or None when unlimited/unknown."""
+    text = _read("/sys/fs/cgroup/cpu.max")
+    if not text:
+        return None
+    quota, _, period = text.partition(" ")
+    if quota == "max":
+        return None
+    try:
+        return int(quota) / int(period or 100000)
+    except ValueError:
+        return None
+
+
+def memory_gib() -> float | None:
+    text = _read("/proc/meminfo") or ""
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return round(int(line.split()[1]) / 2**20, 1)
+    return None
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             timeout=5, cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def describe() -> dict:
+    aff = affinity()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "machine": platform.machine(),
+        "os_cpu_count": os.cpu_count(),
+        "affinity": aff,
+        "usable_cpus": len(aff) if aff is not None else os.cpu_count(),
+        "cgroup_cpu_quota": cgroup_cpu_quota(),
+        "memory_gib": memory_gib(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "git_commit": git_commit(),
+        "env": {k: v for k, v in os.environ.items()
+                if k.startswith(("FASTBCE_", "OMP_", "MKL_", "OPENBLAS_", "NUMBA_", "XLA_", "TF_NUM"))},
+    }
+
+
+def one_line(info: dict) -> str:
+    return (f"{info['cpu_model']} | {info['usable_cpus']} usable of {info['os_cpu_count']} CPUs"
+            f" | {info['memory_gib']} GiB | {info['platform']} | Python {info['python']}")

@@ -1,0 +1,41 @@
+"""fastbce: a fast, Keras-exact ``BinaryCrossentropy`` for NumPy arrays.
+
+>>> import fastbce
+>>> bce = fastbce.BinaryCrossentropy()
+>>> loss = bce([0., 0., 1., 1.], [1., 1., 1., 0.])
+>>> print('Loss: ', loss.numpy())
+Loss:  11.522857
+
+The loss kernels are C++ with SIMD (scalar, AVX2+FMA, AVX-512, NEON), picked at
+first use from the CPU; ``FASTBCE_ISA=scalar|avx2|avx512|neon`` (set before import)
+forces a level. ``isa()`` reports the active level, ``available_isas()`` those this
+CPU runs; ``set_num_threads`` / ``get_num_threads`` control the thread pool.
+"""
+from ._core import available_isas, get_num_threads, isa, set_num_threads
+from .losses import BinaryCrossentropy, Reduction, binary_crossentropy
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return "0+unknown"
+    try:
+        return version("fastbce")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+__version__ = _version()
+del _version
+
+__all__ = [
+    "BinaryCrossentropy",
+    "Reduction",
+    "__version__",
+    "available_isas",
+    "binary_crossentropy",
+    "get_num_threads",
+    "isa",
+    "set_num_threads",
+]

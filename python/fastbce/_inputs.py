@@ -1,0 +1,438 @@
+"""The single home of fastbce's input rules: dtypes, shapes, axis, sample weights.
+
+The compiled core (``fastbce._core``) only ever sees C-contiguous float32/float64
+buffers laid out as ``(outer, reduced, inner)``; everything else is decided here,
+once, with NumPy:
+
+dtypes
+    * Python lists and scalars become float32 (as ``tf.convert_to_tensor`` does), so
+      ``bce([0., 0., 1., 1.], [1., 1., 1., 0.])`` gives the seed's ``11.522857``.
+    * The compute dtype follows ``y_pred``: float64 -> float64; float32 -> float32;
+      float16 (and ml_dtypes' bfloat16) -> computed in float32; integer and boolean
+      ``y_pred`` -> float32 (tf_keras raises a TypeError for integer ``y_pred``; any
+      array NumPy accepts is accepted here); ``np.longdouble`` -> float64.
+    * The result dtype is the compute dtype, except float16 inputs give float16
+      results, like tf_keras (whose values for float16 come from float16 arithmetic;
+      ours are the float32 values rounded to float16, i.e. more accurate).
+    * ``y_true`` (any real float, integer or boolean dtype) is cast to the compute
+      dtype, as tf_keras casts it to ``y_pred``'s dtype. ``sample_weight`` likewise.
+    * complex, object, string, bytes, datetime/timedelta and structured dtypes are a
+      ``TypeError`` naming the dtype.
+
+shapes (tf_keras's rules for tensors)
+    * If the ranks of ``y_true`` and ``y_pred`` differ by one and the longer one ends
+      in 1, that axis is squeezed (``y_true [B]`` with ``y_pred [B, 1]`` -> both ``[B]``).
+      NumPy inputs get the same treatment (tf_keras silently broadcasts them to
+      ``[B, B]``). Any other mismatch is a ``ValueError`` naming both shapes.
+    * ``axis`` must index the (squeezed) inputs, else ``ValueError``; rank-0 inputs
+      have no axis to average over and are a ``ValueError`` too.
+    * The per-sample loss has the inputs' shape without ``axis``.
+
+sample_weight
+    * a scalar (or any one-element weight that broadcasts) scales every sample;
+    * a 1-D weight whose length is the per-sample loss's first (batch) dimension
+      rescales each sample, for ANY rank (the documented Keras behaviour; tf_keras
+      aligns it with the last axis for rank >= 3 losses, or fails);
+    * otherwise tf_keras's rule: a weight of one rank more than the loss loses a
+      trailing 1, one of one rank less gains one, and the result must broadcast to
+      the per-sample loss's shape (NumPy rules), else ``ValueError`` naming both shapes.
+
+Reductions: ``"sum"`` is the float64 sum of weighted per-sample losses;
+``"sum_over_batch_size"`` (and ``"auto"``) divides it by the number of per-sample
+loss elements (0.0 for an empty batch). A zero-length ``axis`` gives NaN per sample,
+as the mean of nothing does in tf_keras.
+
+Paths
+    *fast*: ``y_true`` and ``y_pred`` C-contiguous with the same float32/float64 dtype
+    and no weight broadcasting -> one core call, no copies.
+    *chunked*: anything else is processed in blocks of whole outer rows (or, for very
+    long rows, pieces of rows) converted into reused contiguous buffers of at most
+    ``CHUNK`` elements, so the extra memory is O(CHUNK), never a full-size copy of the
+    inputs. Callers' arrays are never written to.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _core
+from ._results import SCALAR_TYPES, LossArray
+
+#: elements per converted block on the chunked path (tests shrink it to exercise it)
+CHUNK = 1 << 18
+
+#: reduction modes as passed by ``losses``
+NONE, SUM, MEAN = 0, 1, 2
+
+_ndarray = np.ndarray
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_bce = _core.bce
+_empty = np.empty
+_S32 = SCALAR_TYPES[_F32]
+_S64 = SCALAR_TYPES[_F64]
+
+
+# --------------------------------------------------------------------------- entry
+def compute(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode):
+    """Loss of ``y_pred`` against ``y_true`` reduced per ``mode`` (NONE/SUM/MEAN).
+
+    Returns a ``LossFloat*`` scalar for SUM/MEAN (and for a 0-d NONE result), else a
+    ``LossArray``. ``label_smoothing`` and ``axis`` are assumed validated as Python
+    float / int by the caller (``losses``).
+    """
+    # Fast path: the common call with contiguous, same-dtype float arrays and the
+    # default axis; kept free of helper calls.
+    if sample_weight is None and type(y_pred) is _ndarray and type(y_true) is _ndarray and axis == -1:
+        dt = y_pred.dtype
+        if (
+            (dt is _F32 or dt is _F64)
+            and y_true.dtype is dt
+            and y_pred.shape == y_true.shape
+            and y_pred.flags.c_contiguous
+            and y_true.flags.c_contiguous
+        ):
+            shape = y_pred.shape
+            if shape:
+                reduced = shape[-1]
+                if reduced:
+                    outer = y_pred.size // reduced
+                    if outer:
+                        if mode:
+                            total = _bce(y_true, y_pred, None, None, outer, reduced, 1, 1,
+                                         from_logits, label_smoothing)
+                            if mode == MEAN:
+                                total /= outer
+                            return (_S32 if dt is _F32 else _S64)(total)
+                        out = _empty(shape[:-1], dt)
+                        _bce(y_true, y_pred, None, out, outer, reduced, 1, 1,
+                             from_logits, label_smoothing)
+                        if len(shape) > 1:
+                            return out.view(LossArray)
+                        return (_S32 if dt is _F32 else _S64)(out[()])
+    return _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode)
+
+
+# --------------------------------------------------------------------------- dtypes
+def _is_plain_python(x) -> bool:
+    """True for Python scalars and (nested) lists/tuples: tf converts these to float32."""
+    return isinstance(x, (list, tuple, float, int, bool, numbers.Real)) and not isinstance(
+        x, (np.ndarray, np.generic)
+    )
+
+
+def _to_array(x, name: str) -> np.ndarray:
+    """``x`` as an ndarray (a view when it already is one), Python floats as float32."""
+    if isinstance(x, np.ndarray):
+        return x
+    plain = _is_plain_python(x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{name} could not be converted to an array: {e}") from None
+    if plain and arr.dtype.kind == "f":
+        # tf.convert_to_tensor makes float32 tensors from Python floats
+        arr = arr.astype(_F32)
+    return arr
+
+
+def _check_real(arr: np.ndarray, name: str) -> None:
+    dt = arr.dtype
+    if dt.kind in "fiub" and dt.fields is None:
+        return
+    if dt.name == "bfloat16":  # ml_dtypes (e.g. from a tf.bfloat16 tensor)
+        return
+    raise TypeError(
+        f"{name} has unsupported dtype {dt!s}: expected real floating point, integer or boolean values"
+    )
+
+
+def _compute_dtype(dt: np.dtype):
+    """(compute dtype, result dtype) for ``y_pred``'s dtype (already checked real)."""
+    if dt.kind == "f":
+        if dt.itemsize == 4:
+            return _F32, _F32
+        if dt.itemsize == 2:
+            return _F32, _F16
+        return _F64, _F64  # float64 (any byte order) and longdouble
+    return _F32, _F32  # int, uint, bool, bfloat16
+
+
+# --------------------------------------------------------------------------- shapes
+def _squeeze_pair(y_true: np.ndarray, y_pred: np.ndarray):
+    """tf_keras's squeeze for tensors; anything left mismatched is a ValueError."""
+    ts, ps = y_true.shape, y_pred.shape
+    if ts == ps:
+        return y_true, y_pred
+    diff = len(ps) - len(ts)
+    if diff == 1 and ps[-1] == 1:
+        y_pred = y_pred[..., 0]
+    elif diff == -1 and ts[-1] == 1:
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred have incompatible shapes: y_true {tuple(ts)} vs y_pred {tuple(ps)} "
+            "(shapes must be equal, or differ only by a trailing axis of size 1)"
+        )
+    return y_true, y_pred
+
+
+def normalize_axis(axis: int, ndim: int, shape) -> int:
+    if ndim == 0:
+        raise ValueError(
+            "binary crossentropy averages over `axis`, but y_true and y_pred are scalars (shape ()); "
+            "pass arrays of rank >= 1"
+        )
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for inputs of shape {tuple(shape)} (rank {ndim})")
+    return axis + ndim if axis < 0 else axis
+
+
+def _prepare_weight(sample_weight, loss_shape, cdt):
+    """Normalise ``sample_weight`` against the per-sample loss shape.
+
+    Returns ``(kind, value)``:
+      ("one", 1-element contiguous cdt array)          -- scales everything
+      ("prefix", (contiguous cdt array, k))             -- shape loss_shape[:k]: weight[s // repeat]
+                                                          with repeat = prod(loss_shape[k:])
+      ("bcast", view of shape loss_shape, any dtype)   -- general broadcast, chunked
+    """
+    plain = _is_plain_python(sample_weight)
+    w = _to_array(sample_weight, "sample_weight")
+    _check_real(w, "sample_weight")
+    if plain and w.dtype.kind in "f":
+        w = w.astype(_F32)
+    orig = tuple(w.shape)
+    lr = len(loss_shape)
+
+    def bad():
+        return ValueError(
+            f"sample_weight of shape {orig} is incompatible with the per-sample loss of shape "
+            f"{tuple(loss_shape)}: expected a scalar, a 1-D weight of the batch size, or a shape that "
+            "broadcasts to the per-sample loss (with one trailing axis of size 1 added or removed)"
+        )
+
+    if w.ndim == 0:
+        return "one", np.asarray(w, dtype=cdt).reshape(1)
+    if w.ndim == 1 and lr >= 1 and w.shape[0] == loss_shape[0] and w.shape[0] != 1:
+        # the documented per-sample (batch) weight, for any rank of the loss
+        return "prefix", (np.ascontiguousarray(w, dtype=cdt), 1)
+    if w.ndim - lr == 1:
+        if w.shape[-1] != 1:
+            raise bad()
+        w = w[..., 0]
+    elif lr - w.ndim == 1:
+        w = w[..., None]
+    if w.ndim > lr:
+        raise bad()
+    ws = (1,) * (lr - w.ndim) + w.shape
+    for wd, ld in zip(ws, loss_shape):
+        if wd != 1 and wd != ld:
+            raise bad()
+    if w.size == 1:
+        return "one", np.ascontiguousarray(w, dtype=cdt).reshape(1)
+    w = w.reshape(ws)
+    # weight[s // repeat] form: shape == loss_shape[:k] + (1,) * (lr - k)
+    for k in range(lr, 0, -1):
+        if ws[:k] == tuple(loss_shape[:k]) and all(d == 1 for d in ws[k:]):
+            size = math.prod(ws[:k])
+            if size <= CHUNK or (w.dtype == cdt and w.flags.c_contiguous):
+                return "prefix", (np.ascontiguousarray(w, dtype=cdt).reshape(-1), k)
+            break
+    return "bcast", np.broadcast_to(w, tuple(loss_shape))
+
+
+# --------------------------------------------------------------------------- general path
+def _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode):
+    yp = _to_array(y_pred, "y_pred")
+    _check_real(yp, "y_pred")
+    yt = _to_array(y_true, "y_true")
+    _check_real(yt, "y_true")
+    cdt, rdt = _compute_dtype(yp.dtype)
+    if yt.dtype.kind == "f" and _is_plain_python(y_true) and cdt is _F64:
+        # tf.cast(list, float64) goes through a float32 tensor first
+        yt = yt.astype(_F32)
+    yt, yp = _squeeze_pair(yt, yp)
+    shape = yp.shape
+    a = normalize_axis(axis, yp.ndim, shape)
+    loss_shape = shape[:a] + shape[a + 1 :]
+    reduced = shape[a]
+    outer = math.prod(shape[:a])
+    inner = math.prod(shape[a + 1 :])
+    nsamples = outer * inner
+
+    weight = None
+    if sample_weight is not None:
+        weight = _prepare_weight(sample_weight, loss_shape, cdt)
+
+    if nsamples == 0 or reduced == 0:
+        return _degenerate(loss_shape, nsamples, weight, cdt, rdt, mode)
+
+    out = _empty(loss_shape, cdt) if mode == NONE else None
+
+    direct = (
+        yp.dtype == cdt
+        and yt.dtype == cdt
+        and yp.flags.c_contiguous
+        and yt.flags.c_contiguous
+        and (weight is None or weight[0] != "bcast")
+    )
+    if direct:
+        if weight is None:
+            warr, rep = None, 1
+        elif weight[0] == "one":
+            warr, rep = weight[1], 1
+        else:
+            warr, k = weight[1]
+            rep = math.prod(loss_shape[k:])
+        total = _bce(yt, yp, warr, out, outer, reduced, inner, rep, from_logits, label_smoothing)
+    else:
+        if weight is not None and weight[0] == "prefix":
+            warr, k = weight[1]
+            wshape = tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k)
+            weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)))
+        total = _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing)
+    return _finish(total, out, nsamples, cdt, rdt, mode)
+
+
+def _finish(total, out, nsamples, cdt, rdt, mode):
+    if mode == NONE:
+        if rdt is not cdt:
+            out = out.astype(rdt)
+        if out.ndim == 0:
+            return SCALAR_TYPES[rdt](out[()])
+        return out.view(LossArray)
+    if mode == MEAN:
+        total = total / nsamples if nsamples else 0.0
+    return SCALAR_TYPES[rdt](total)
+
+
+def _degenerate(loss_shape, nsamples, weight, cdt, rdt, mode):
+    """Empty batch (no samples: 0.0 / empty array) or empty ``axis`` (NaN per sample)."""
+    if nsamples == 0:
+        if mode == NONE:
+            return _finish(0.0, _empty(loss_shape, cdt), 0, cdt, rdt, mode)
+        return SCALAR_TYPES[rdt](0.0)
+    # mean over a zero-length axis is NaN (as tf.reduce_mean gives); NaN * w is NaN
+    out = np.full(loss_shape, np.nan, dtype=cdt)
+    return _finish(float("nan"), out, nsamples, cdt, rdt, mode)
+
+
+# --------------------------------------------------------------------------- chunking
+def c_blocks(dims, limit):
+    """Partition the C-order index space of ``dims`` into basic-index blocks.
+
+    Yields tuples ``prefix_ints + (slice,)`` (or ``()`` for no dims) selecting at most
+    ``max(limit, 1)`` elements each, in C order, so that a block of a C-contiguous
+    array is itself C-contiguous.
+    """
+    n = len(dims)
+    if n == 0:
+        yield ()
+        return
+    limit = max(1, limit)
+    sp = [1] * n  # sp[p] = prod(dims[p+1:])
+    for p in range(n - 2, -1, -1):
+        sp[p] = sp[p + 1] * dims[p + 1]
+    p = 0
+    while sp[p] > limit:
+        p += 1
+    k = max(1, limit // sp[p])
+    dp = dims[p]
+    for prefix in np.ndindex(*dims[:p]):
+        for j in range(0, dp, k):
+            yield prefix + (slice(j, min(j + k, dp)),)
+
+
+def _contig(view: np.ndarray, dt: np.dtype, buf: np.ndarray) -> np.ndarray:
+    """``view`` as a C-contiguous ``dt`` array: itself when it already is one, else
+    converted into the front of the reusable buffer ``buf``."""
+    if view.dtype == dt and view.flags.c_contiguous:
+        return view
+    dst = buf[: view.size].reshape(view.shape)
+    np.copyto(dst, view, casting="unsafe")
+    return dst
+
+
+def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float:
+    """Blocked evaluation with O(CHUNK) extra memory. Returns the float64 sum of the
+    weighted per-sample losses; fills ``out`` (shape = loss shape) when given."""
+    shape = yp.shape
+    lead, reduced, trail = shape[:a], shape[a], shape[a + 1 :]
+    inner = math.prod(trail)
+    row = reduced * inner
+    limit = max(1, CHUNK)
+    nbuf = min(yp.size, max(limit, 1))
+    buf_t = _empty(nbuf, cdt)
+    buf_p = _empty(nbuf, cdt)
+    wkind = None if weight is None else weight[0]
+    wone = weight[1] if wkind == "one" else None
+    wfull = weight[1] if wkind == "bcast" else None
+    wbuf = _empty(max(1, nbuf // max(1, reduced)), cdt) if wfull is not None else None
+    obuf = _empty(max(1, nbuf // max(1, reduced)), cdt) if out is not None else None
+    total = 0.0
+
+    if row <= limit:
+        # blocks of whole outer rows
+        for blk in c_blocks(lead, limit // row):
+            tb = _contig(yt[blk], cdt, buf_t)
+            pb = _contig(yp[blk], cdt, buf_p)
+            nrows = pb.size // row
+            ns = nrows * inner
+            wb = wone
+            if wfull is not None:
+                wb = _contig(wfull[blk], cdt, wbuf)
+            ob = None
+            if out is not None:
+                ob = obuf[:ns]
+            total += _bce(tb, pb, wb, ob, nrows, reduced, inner, 1, from_logits, label_smoothing)
+            if out is not None:
+                out[blk] = ob.reshape(out[blk].shape)
+        return total
+
+    # rows longer than the chunk: one outer row at a time
+    for idx in np.ndindex(*lead):
+        trow, prow = yt[idx], yp[idx]  # shape (reduced,) + trail
+        if reduced <= limit:
+            # pieces of the inner positions, each with its whole reduced axis
+            for tb_ in c_blocks(trail, limit // reduced):
+                sel = (slice(None),) + tb_
+                tb = _contig(trow[sel], cdt, buf_t)
+                pb = _contig(prow[sel], cdt, buf_p)
+                ns = pb.size // reduced
+                wb = wone
+                if wfull is not None:
+                    wb = _contig(wfull[idx + tb_], cdt, wbuf)
+                ob = obuf[:ns] if out is not None else None
+                total += _bce(tb, pb, wb, ob, 1, reduced, ns, 1, from_logits, label_smoothing)
+                if out is not None:
+                    dst = out[idx + tb_]
+                    dst[...] = ob.reshape(dst.shape)
+        else:
+            # the reduced axis alone exceeds the chunk: partial means, one inner
+            # position at a time, accumulated in float64
+            pieces = range(0, reduced, limit)
+            part = _empty(1, cdt)
+            for tb_ in c_blocks(trail, 1):
+                acc = 0.0
+                for r0 in pieces:
+                    r1 = min(r0 + limit, reduced)
+                    sel = (slice(r0, r1),) + tb_
+                    tb = _contig(trow[sel], cdt, buf_t)
+                    pb = _contig(prow[sel], cdt, buf_p)
+                    _bce(tb, pb, None, part, 1, r1 - r0, 1, 1, from_logits, label_smoothing)
+                    acc += float(part[0]) * (r1 - r0)
+                mean = cdt.type(acc / reduced)
+                if wone is not None:
+                    v = cdt.type(mean * wone[0])
+                elif wfull is not None:
+                    v = cdt.type(mean * cdt.type(wfull[idx + tb_].reshape(-1)[0]))
+                else:
+                    v = mean
+                total += float(v)
+                if out is not None:
+                    out[idx + tb_] = v
+    return total

@@ -1,0 +1,88 @@
+#include "bce.h"
+
+#include <vector>
+
+#include "dispatch.h"
+#include "threads.h"
+
+namespace fastbce {
+namespace {
+
+// Elements per task. The partition depends only on the shape, never on the thread count.
+constexpr int64_t kTaskElements = int64_t(1) << 15;
+// Below this many elements the pool's wake-up costs more than it saves.
+constexpr int64_t kParallelElements = int64_t(1) << 17;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Runs `tasks` tasks and returns their results summed in task order.
+template <class Task>
+double sum_tasks(int64_t tasks, int64_t elements, Task task) {
+    if (tasks == 1) return task(0);
+    std::vector<double> partial(size_t(tasks), 0.0);
+    auto run = [&](int64_t t) { partial[size_t(t)] = task(t); };
+    if (elements < kParallelElements) {
+        for (int64_t t = 0; t < tasks; ++t) run(t);
+    } else {
+        parallel_for(tasks, run);
+    }
+    double total = 0.0;
+    for (double x : partial) total += x;
+    return total;
+}
+
+}  // namespace
+
+template <class T>
+double run_bce(const Problem<T>& p) {
+    const Kernels<T>& k = kernels_for<T>(active_table());
+    const int64_t samples = p.outer * p.inner, elements = samples * p.reduced;
+    if (samples == 0) return 0.0;
+    if (p.reduced == 0) {  // the mean over an empty axis is 0/0, as in tf_keras
+        double total = 0.0;
+        for (int64_t s = 0; s < samples; ++s) {
+            const T v = sample_value(p, 0.0, s);
+            if (p.out) p.out[s] = v;
+            total += double(v);
+        }
+        return total;
+    }
+    if (p.reduced == 1) {
+        return sum_tasks(ceil_div(elements, kTaskElements), elements, [&](int64_t t) {
+            const int64_t begin = t * kTaskElements;
+            return k.flat(p, begin, begin + kTaskElements < elements ? begin + kTaskElements : elements);
+        });
+    }
+    if (p.inner == 1 && p.reduced >= kTaskElements) {  // long rows: pieces of rows, then each row in order
+        const int64_t pieces = ceil_div(p.reduced, kTaskElements), tasks = p.outer * pieces;
+        std::vector<double> partial(size_t(tasks), 0.0);
+        auto run = [&](int64_t t) {
+            const int64_t row = t / pieces, begin = (t % pieces) * kTaskElements;
+            const int64_t end = begin + kTaskElements < p.reduced ? begin + kTaskElements : p.reduced;
+            partial[size_t(t)] = k.row_piece(p, row, begin, end);
+        };
+        if (tasks > 1 && elements >= kParallelElements) parallel_for(tasks, run);
+        else for (int64_t t = 0; t < tasks; ++t) run(t);
+        double total = 0.0;
+        for (int64_t row = 0; row < p.outer; ++row) {
+            double row_sum = 0.0;
+            for (int64_t piece = 0; piece < pieces; ++piece) row_sum += partial[size_t(row * pieces + piece)];
+            const T v = sample_value(p, row_sum, row);
+            if (p.out) p.out[row] = v;
+            total += double(v);
+        }
+        return total;
+    }
+    const int64_t row_elements = p.reduced * p.inner;  // elements under one outer index
+    const int64_t per_task = row_elements >= kTaskElements ? 1 : kTaskElements / row_elements;
+    auto kernel = p.inner == 1 ? k.rows : k.strided;
+    return sum_tasks(ceil_div(p.outer, per_task), elements, [&](int64_t t) {
+        const int64_t begin = t * per_task;
+        return kernel(p, begin, begin + per_task < p.outer ? begin + per_task : p.outer);
+    });
+}
+
+template double run_bce<float>(const Problem<float>&);
+template double run_bce<double>(const Problem<double>&);
+
+}  // namespace fastbce

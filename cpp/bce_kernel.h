@@ -1,0 +1,205 @@
+// The fused loss loops, written once over a vector type V (cpp/simd/vec_*.h) and instantiated per target.
+// Element loss in the input dtype exactly as tf_keras computes it; sums in float lanes flushed into
+// float64 every kFlush vectors (so a long sum keeps float64 accuracy); per-sample values via
+// sample_value (kernel_table.h).
+#pragma once
+#include <cstdint>
+#include <limits>
+
+#include "kernel_table.h"
+#include "simd/math.h"
+
+namespace fastbce {
+// Internal linkage: each target's translation unit keeps its own copy of every function here, compiled
+// with that target's flags, so the linker can never hand an AVX-512 body to baseline code (no shared COMDATs;
+// for the same reason no std:: algorithm templates are used in kernel code).
+namespace {
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+template <class V>
+struct BceKernel {
+    using T = typename V::T;
+    using R = typename V::reg;
+    static constexpr int N = V::N;
+    static constexpr int kFlush = 64;        // vectors summed in T before the partial goes to float64
+    static constexpr int64_t kTile = 512;    // inner positions one strided pass keeps in L1
+
+    struct Loss {
+        R eps, hi, one, zero, ls_scale, ls_shift;
+        bool smooth, logits;
+        explicit Loss(const Problem<T>& p)
+            : eps(V::set1(T(1e-7))),
+              hi(V::set1(T(1) - T(1e-7))),  // 1 - eps rounded in T, as tf_keras clips
+              one(V::set1(T(1))),
+              zero(V::set1(T(0))),
+              ls_scale(V::set1(T(1) - p.label_smoothing)),
+              ls_shift(V::set1(T(0.5) * p.label_smoothing)),
+              smooth(p.label_smoothing != T(0)),
+              logits(p.from_logits) {}
+
+        R operator()(R y, R x) const {
+            if (smooth) y = V::add(V::mul(y, ls_scale), ls_shift);  // y*(1-ls) + 0.5*ls, rounded as tf_keras
+            return logits ? from_logits(y, x) : from_probs(y, x);
+        }
+
+        // -(y*log(p+eps) + (1-y)*log(1-p+eps)) with p clipped to [eps, 1-eps]; NaN p or y stays NaN.
+        R from_probs(R y, R p) const {
+            using simd::Domain;
+            p = V::min_keep_nan(hi, V::max_keep_nan(eps, p));
+            R a = V::add(p, eps);
+            R b = V::add(V::sub(one, p), eps);
+            auto is_one = V::eq(y, one);
+            if (V::all(V::mask_or(is_one, V::eq(y, zero))))  // hard labels: one log per element, same value
+                return V::neg(simd::log<V, Domain::PositiveNormal>(V::select(is_one, a, b)));
+            R la = simd::log<V, Domain::PositiveNormal>(a);
+            R lb = simd::log<V, Domain::PositiveNormal>(b);
+            return V::neg(V::add(V::mul(y, la), V::mul(V::sub(one, y), lb)));
+        }
+
+        // max(x,0) - x*y + log1p(exp(-|x|)); at x = +-inf the limit (1-y)*x or -y*x, 0 when the factor is 0.
+        R from_logits(R y, R x) const {
+            using simd::Domain;
+            R ax = V::abs(x);
+            R l = V::add(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)),
+                         simd::log1p<V, Domain::PositiveNormal>(simd::exp<V>(V::neg(ax))));
+            auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
+            if (V::any(inf)) {
+                R factor = V::select(V::gt(x, zero), V::sub(one, y), y);
+                R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
+                l = V::select(inf, limit, l);
+            }
+            return l;
+        }
+    };
+
+    // Weights of samples [s, s + N).
+    static R weights_at(const Problem<T>& p, int64_t s, int n) {
+        if (p.weight_len == 1) return V::set1(p.weight[0]);
+        if (p.weight_repeat == 1) return n == N ? V::load(p.weight + s) : V::load_partial(p.weight + s, n);
+        T buf[N] = {};
+        for (int j = 0; j < n; ++j) buf[j] = p.weight[(s + j) / p.weight_repeat];
+        return V::load(buf);
+    }
+
+    // Float lanes, flushed to float64 every kFlush vectors.
+    struct Sum {
+        typename V::acc wide = V::acc_zero();
+        R lanes = V::set1(T(0));
+        int count = 0;
+        void add(R v) {
+            lanes = V::add(lanes, v);
+            if (++count == kFlush) flush();
+        }
+        void flush() {
+            wide = V::acc_add(wide, lanes);
+            lanes = V::set1(T(0));
+            count = 0;
+        }
+        double total() {
+            flush();
+            return V::acc_sum(wide);
+        }
+    };
+
+    static double flat(const Problem<T>& p, int64_t begin, int64_t end) {
+        const Loss loss(p);
+        Sum sum;
+        for (int64_t i = begin; i < end; i += N) {
+            const int n = int(min64(N, end - i));
+            R v = n == N ? loss(V::load(p.y_true + i), V::load(p.y_pred + i))
+                         : loss(V::load_partial(p.y_true + i, n), V::load_partial(p.y_pred + i, n));
+            if (p.weight) v = V::mul(v, weights_at(p, i, n));
+            if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
+            if (p.out) {
+                if (n == N) V::store(p.out + i, v);
+                else V::store_partial(p.out + i, v, n);
+            }
+            sum.add(v);
+        }
+        return sum.total();
+    }
+
+    static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
+        const Loss loss(p);
+        const T* yt = p.y_true + row * p.reduced;
+        const T* yp = p.y_pred + row * p.reduced;
+        Sum sum;
+        int64_t i = begin;
+        for (; i + N <= end; i += N) sum.add(loss(V::load(yt + i), V::load(yp + i)));
+        if (i < end) {
+            const int n = int(end - i);
+            sum.add(V::keep_first(loss(V::load_partial(yt + i, n), V::load_partial(yp + i, n)), n));
+        }
+        return sum.total();
+    }
+
+    static double rows(const Problem<T>& p, int64_t begin, int64_t end) {
+        double total = 0.0;
+        for (int64_t row = begin; row < end; ++row) {
+            const T v = sample_value(p, row_piece(p, row, 0, p.reduced), row);
+            if (p.out) p.out[row] = v;
+            total += double(v);
+        }
+        return total;
+    }
+
+    static double strided(const Problem<T>& p, int64_t begin, int64_t end) {
+        const Loss loss(p);
+        alignas(64) T lanes[kTile];
+        double wide[kTile];
+        double total = 0.0;
+        for (int64_t o = begin; o < end; ++o) {
+            for (int64_t i0 = 0; i0 < p.inner; i0 += kTile) {
+                const int64_t len = min64(kTile, p.inner - i0);
+                for (int64_t j = 0; j < len; ++j) lanes[j] = T(0), wide[j] = 0.0;
+                for (int64_t r = 0; r < p.reduced; ++r) {
+                    const int64_t base = (o * p.reduced + r) * p.inner + i0;
+                    for (int64_t j = 0; j < len; j += N) {
+                        const int n = int(min64(N, len - j));
+                        if (n == N) {
+                            V::store(lanes + j, V::add(V::load(lanes + j),
+                                                       loss(V::load(p.y_true + base + j), V::load(p.y_pred + base + j))));
+                        } else {
+                            R l = loss(V::load_partial(p.y_true + base + j, n), V::load_partial(p.y_pred + base + j, n));
+                            V::store_partial(lanes + j, V::add(V::load_partial(lanes + j, n), l), n);
+                        }
+                    }
+                    if ((r + 1) % kFlush == 0 || r + 1 == p.reduced) {
+                        for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);
+                    }
+                }
+                for (int64_t j = 0; j < len; ++j) {
+                    const int64_t s = o * p.inner + i0 + j;
+                    const T v = sample_value(p, wide[j], s);
+                    if (p.out) p.out[s] = v;
+                    total += double(v);
+                }
+            }
+        }
+        return total;
+    }
+
+    static void map_log(const T* x, T* y, int64_t n) { map<simd::log<V>>(x, y, n); }
+    static void map_log1p(const T* x, T* y, int64_t n) { map<simd::log1p<V>>(x, y, n); }
+    static void map_exp(const T* x, T* y, int64_t n) { map<simd::exp<V>>(x, y, n); }
+
+    template <R (*F)(R)>
+    static void map(const T* x, T* y, int64_t n) {
+        int64_t i = 0;
+        for (; i + N <= n; i += N) V::store(y + i, F(V::load(x + i)));
+        if (i < n) V::store_partial(y + i, F(V::load_partial(x + i, int(n - i))), int(n - i));
+    }
+
+    static Kernels<T> table() {
+        return {&flat, &rows, &row_piece, &strided, &map_log, &map_log1p, &map_exp};
+    }
+};
+
+template <class F32, class F64>
+KernelTable make_table(const char* name) {
+    return {name, BceKernel<F32>::table(), BceKernel<F64>::table()};
+}
+
+}  // namespace
+}  // namespace fastbce

@@ -1,0 +1,146 @@
+#include "dispatch.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <stdexcept>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#define FASTBCE_X86 1
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
+
+namespace fastbce {
+namespace {
+
+struct Level {
+    const char* name;
+    const KernelTable& (*table)();
+    bool (*runs_here)();
+};
+
+#ifdef FASTBCE_X86
+void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) {
+#if defined(_MSC_VER) && !defined(__clang__)
+    int out[4];
+    __cpuidex(out, int(leaf), int(sub));
+    for (int i = 0; i < 4; ++i) r[i] = unsigned(out[i]);
+#else
+    __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]);
+#endif
+}
+
+// XCR0: which register states the OS saves on a context switch (AVX needs YMM, AVX-512 also opmask/ZMM).
+unsigned long long xcr0() {
+#if defined(_MSC_VER) && !defined(__clang__)
+    return _xgetbv(0);
+#else
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (static_cast<unsigned long long>(hi) << 32) | lo;
+#endif
+}
+
+struct X86Features {
+    bool avx2_fma = false, avx512 = false;
+    X86Features() {
+        unsigned r[4];
+        cpuid(0, 0, r);
+        const unsigned max_leaf = r[0];
+        cpuid(1, 0, r);
+        const bool osxsave = (r[2] >> 27) & 1, fma = (r[2] >> 12) & 1, avx = (r[2] >> 28) & 1;
+        if (!osxsave || !avx || max_leaf < 7) return;
+        const unsigned long long xcr = xcr0();
+        const bool os_ymm = (xcr & 0x6) == 0x6, os_zmm = (xcr & 0xe6) == 0xe6;
+        cpuid(7, 0, r);
+        const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1, avx512dq = (r[1] >> 17) & 1;
+        avx2_fma = os_ymm && avx2 && fma;
+        avx512 = avx2_fma && os_zmm && avx512f && avx512dq;
+    }
+};
+const X86Features& x86() {
+    static const X86Features f;
+    return f;
+}
+#endif
+
+bool always() { return true; }
+
+// Priority order, best first; the baseline is last and always runs.
+const Level kLevels[] = {
+#ifdef FASTBCE_HAVE_AVX512
+    {"avx512", &avx512_table, [] { return x86().avx512; }},
+#endif
+#ifdef FASTBCE_HAVE_AVX2
+    {"avx2", &avx2_table, [] { return x86().avx2_fma; }},
+#endif
+#ifdef FASTBCE_HAVE_NEON
+    {"neon", &neon_table, &always},
+#endif
+    {"scalar", &scalar_table, &always},
+};
+const char* const kKnownNames[] = {"scalar", "avx2", "avx512", "neon"};
+
+std::string joined_available() {
+    std::string s;
+    for (const auto& name : available_isas()) s += (s.empty() ? "" : ", ") + name;
+    return s;
+}
+
+const KernelTable& table_named(const std::string& name, const char* origin) {
+    for (const Level& level : kLevels) {
+        if (name == level.name) {
+            if (!level.runs_here())
+                throw std::invalid_argument(std::string(origin) + "='" + name +
+                                            "': this CPU/OS cannot run that level; available: " + joined_available());
+            return level.table();
+        }
+    }
+    bool known_name = false;
+    for (const char* known : kKnownNames) known_name = known_name || name == known;
+    throw std::invalid_argument(std::string(origin) + "='" + name + "': " +
+                                (known_name ? "that level is not compiled into this build" : "unknown level") +
+                                "; choose one of: " + joined_available());
+}
+
+std::atomic<const KernelTable*> g_active{nullptr};
+std::once_flag g_once;
+
+}  // namespace
+
+std::vector<std::string> available_isas() {
+    std::vector<std::string> names;
+    for (const Level& level : kLevels)
+        if (level.runs_here()) names.emplace_back(level.name);
+    return names;
+}
+
+const KernelTable& active_table() {
+    const KernelTable* t = g_active.load(std::memory_order_acquire);
+    if (t) return *t;
+    std::call_once(g_once, [] {  // an exception leaves the flag unset, so the next call reports it again
+        const char* forced = std::getenv("FASTBCE_ISA");
+        const KernelTable* chosen = nullptr;
+        if (forced && *forced) {
+            chosen = &table_named(forced, "FASTBCE_ISA");
+        } else {
+            for (const Level& level : kLevels)
+                if (level.runs_here()) { chosen = &level.table(); break; }
+        }
+        const KernelTable* expected = nullptr;
+        g_active.compare_exchange_strong(expected, chosen, std::memory_order_acq_rel);
+    });
+    return *g_active.load(std::memory_order_acquire);
+}
+
+void set_isa(const std::string& name) {
+    const KernelTable& t = table_named(name, "isa");
+    active_table();  // settle the first choice so it cannot overwrite this one
+    g_active.store(&t, std::memory_order_release);
+}
+
+}  // namespace fastbce

@@ -1,0 +1,66 @@
+// The interface between the ISA-independent driver (bce.cpp) and one compiled instruction-set level.
+#pragma once
+#include <cstdint>
+
+namespace fastbce {
+
+// One fused loss problem over C-contiguous buffers laid out as (outer, reduced, inner).
+// Sample s = o * inner + i has the value v[s] = T(T(mean_r loss(o, r, i)) * w[s / weight_repeat]).
+template <class T>
+struct Problem {
+    const T* y_true;
+    const T* y_pred;
+    const T* weight;        // nullptr: every weight is 1
+    int64_t weight_len;     // 1: one weight for all samples
+    int64_t weight_repeat;  // consecutive samples sharing one weight (weight_len > 1)
+    int64_t outer, reduced, inner;
+    bool from_logits;
+    T label_smoothing;  // 0: labels used as given
+    T* out;             // nullptr: per-sample values are only summed
+};
+
+namespace {  // internal linkage: see bce_kernel.h
+// The one place a per-sample value is formed from its loss sum: the mean rounded to T, times the weight.
+template <class T>
+inline T sample_value(const Problem<T>& p, double loss_sum, int64_t sample) {
+    const T w = !p.weight ? T(1) : p.weight_len == 1 ? p.weight[0] : p.weight[sample / p.weight_repeat];
+    return T(T(loss_sum / double(p.reduced)) * w);
+}
+}  // namespace
+
+// Each entry returns the float64 sum of the per-sample values it formed (and stores them in p.out).
+template <class T>
+struct Kernels {
+    // reduced == 1: samples are elements; elements [begin, end) of the flat buffers.
+    double (*flat)(const Problem<T>& p, int64_t begin, int64_t end);
+    // inner == 1: whole rows [begin, end).
+    double (*rows)(const Problem<T>& p, int64_t begin, int64_t end);
+    // inner == 1: the UNWEIGHTED loss sum of elements [begin, end) of one row (pieces of long rows).
+    double (*row_piece)(const Problem<T>& p, int64_t row, int64_t begin, int64_t end);
+    // inner > 1: outer indices [begin, end), every inner position.
+    double (*strided)(const Problem<T>& p, int64_t begin, int64_t end);
+    void (*log)(const T* x, T* y, int64_t n);
+    void (*log1p)(const T* x, T* y, int64_t n);
+    void (*exp)(const T* x, T* y, int64_t n);
+};
+
+struct KernelTable {
+    const char* name;
+    Kernels<float> f32;
+    Kernels<double> f64;
+};
+
+template <class T>
+inline const Kernels<T>& kernels_for(const KernelTable& t);
+template <>
+inline const Kernels<float>& kernels_for<float>(const KernelTable& t) { return t.f32; }
+template <>
+inline const Kernels<double>& kernels_for<double>(const KernelTable& t) { return t.f64; }
+
+// Defined in cpp/targets/*.cpp; each exists only where its target is compiled.
+const KernelTable& scalar_table();
+const KernelTable& avx2_table();
+const KernelTable& avx512_table();
+const KernelTable& neon_table();
+
+}  // namespace fastbce

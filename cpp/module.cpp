@@ -1,0 +1,133 @@
+// pybind11 bindings only: argument checks, then the core without the GIL. Shapes, dtypes and broadcasting
+// are decided in python/fastbce/_inputs.py; this layer only refuses what would be unsafe to run.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "bce.h"
+#include "dispatch.h"
+#include "threads.h"
+
+namespace py = pybind11;
+using fastbce::Problem;
+
+namespace {
+
+constexpr int kSafeFlags = py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+
+bool has_flags(const py::array& a, int flags) {
+    return (py::detail::array_proxy(a.ptr())->flags & flags) == flags;
+}
+
+// A C-contiguous, aligned array of dtype `num` (and writeable when asked).
+void require_buffer(const py::array& a, const char* what, int num, bool writeable = false) {
+    if (a.dtype().num() != num)
+        throw py::type_error(std::string(what) + ": expected dtype " + py::str(py::dtype(num)).cast<std::string>() +
+                             ", got " + py::str(a.dtype()).cast<std::string>());
+    if (!has_flags(a, kSafeFlags | (writeable ? py::detail::npy_api::NPY_ARRAY_WRITEABLE_ : 0)))
+        throw std::invalid_argument(std::string(what) + ": expected an aligned C-contiguous" +
+                                    (writeable ? " writeable" : "") + " array");
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+    if (a < 0 || b < 0 || (a != 0 && b > INT64_MAX / a))
+        throw std::invalid_argument("outer/reduced/inner must be non-negative and their product must fit in int64");
+    return a * b;
+}
+
+template <class T>
+double bce_typed(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
+                 int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, bool from_logits,
+                 double label_smoothing) {
+    const int num = y_pred.dtype().num();
+    require_buffer(y_true, "y_true", num);
+    const int64_t samples = checked_mul(outer, inner), elements = checked_mul(samples, reduced);
+    if (y_true.size() != elements || y_pred.size() != elements)
+        throw std::invalid_argument("y_true has " + std::to_string(y_true.size()) + " and y_pred " +
+                                    std::to_string(y_pred.size()) + " elements; outer*reduced*inner is " +
+                                    std::to_string(elements));
+    Problem<T> p{static_cast<const T*>(y_true.data()), static_cast<const T*>(y_pred.data()), nullptr, 0, 1,
+                 outer, reduced, inner, from_logits, T(label_smoothing), nullptr};
+    py::array w_arr, out_arr;  // keep references alive while the GIL is released
+    if (!weight.is_none()) {
+        w_arr = py::reinterpret_borrow<py::array>(weight);
+        require_buffer(w_arr, "weight", num);
+        if (weight_repeat < 1) throw std::invalid_argument("weight_repeat must be >= 1");
+        const int64_t len = w_arr.size();
+        if (len != 1 && (samples % weight_repeat != 0 || len != samples / weight_repeat))
+            throw std::invalid_argument("weight has " + std::to_string(len) + " elements; expected 1 or " +
+                                        std::to_string(samples) + "/" + std::to_string(weight_repeat));
+        p.weight = static_cast<const T*>(w_arr.data());
+        p.weight_len = len;
+        p.weight_repeat = weight_repeat;
+    }
+    if (!out.is_none()) {
+        out_arr = py::reinterpret_borrow<py::array>(out);
+        require_buffer(out_arr, "out", num, true);
+        if (out_arr.size() != samples)
+            throw std::invalid_argument("out has " + std::to_string(out_arr.size()) + " elements; expected " +
+                                        std::to_string(samples));
+        p.out = static_cast<T*>(out_arr.mutable_data());
+    }
+    fastbce::active_table();  // an invalid FASTBCE_ISA raises here, with the GIL held
+    py::gil_scoped_release release;
+    return fastbce::run_bce(p);
+}
+
+double bce(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
+           int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, bool from_logits,
+           double label_smoothing) {
+    const int num = y_pred.dtype().num();
+    if (num == py::dtype::of<float>().num())
+        return bce_typed<float>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, from_logits,
+                                label_smoothing);
+    if (num == py::dtype::of<double>().num())
+        return bce_typed<double>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, from_logits,
+                                 label_smoothing);
+    throw py::type_error("y_pred: expected dtype float32 or float64, got " + py::str(y_pred.dtype()).cast<std::string>());
+}
+
+template <class T>
+py::array math_typed(const std::string& func, const py::array& x) {
+    require_buffer(x, "x", x.dtype().num());
+    const auto& k = fastbce::kernels_for<T>(fastbce::active_table());
+    auto f = func == "log" ? k.log : func == "log1p" ? k.log1p : func == "exp" ? k.exp : nullptr;
+    if (!f) throw std::invalid_argument("math: unknown function '" + func + "' (log, log1p, exp)");
+    py::array_t<T> y(x.size());
+    const T* src = static_cast<const T*>(x.data());
+    T* dst = y.mutable_data();
+    const int64_t n = x.size();
+    {
+        py::gil_scoped_release release;
+        f(src, dst, n);
+    }
+    return y;
+}
+
+py::array math(const std::string& func, const py::array& x) {
+    const int num = x.dtype().num();
+    if (num == py::dtype::of<float>().num()) return math_typed<float>(func, x);
+    if (num == py::dtype::of<double>().num()) return math_typed<double>(func, x);
+    throw py::type_error("math: expected float32 or float64, got " + py::str(x.dtype()).cast<std::string>());
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "fastbce compiled core: fused binary cross-entropy kernels with runtime SIMD dispatch";
+    fastbce::active_table();  // pick the level at import: a bad FASTBCE_ISA is an import-time ValueError
+    fastbce::get_num_threads();  // likewise a bad FASTBCE_NUM_THREADS
+    m.def("bce", &bce, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"), py::arg("outer"),
+          py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("from_logits"),
+          py::arg("label_smoothing"));
+    m.def("math", &math, py::arg("func"), py::arg("x"));
+    m.def("isa", [] { return std::string(fastbce::active_table().name); });
+    m.def("available_isas", &fastbce::available_isas);
+    m.def("set_isa", &fastbce::set_isa, py::arg("name"));
+    m.def("set_num_threads", &fastbce::set_num_threads, py::arg("n"));
+    m.def("get_num_threads", &fastbce::get_num_threads);
+}

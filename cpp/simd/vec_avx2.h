@@ -1,0 +1,150 @@
+// AVX2 + FMA vectors: 8 float / 4 double lanes. Only cpp/targets/avx2.cpp includes this (built with -mavx2 -mfma).
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+
+namespace fastbce::simd::avx2 {
+
+struct F32 {
+    using T = float;
+    using reg = __m256;
+    using mask = __m256;
+    static constexpr int N = 8;
+
+    static __m256i tail(int n) {
+        return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    static reg set1(T v) { return _mm256_set1_ps(v); }
+    static reg load(const T* p) { return _mm256_loadu_ps(p); }
+    static reg load_partial(const T* p, int n) { return _mm256_maskload_ps(p, tail(n)); }
+    static void store(T* p, reg v) { _mm256_storeu_ps(p, v); }
+    static void store_partial(T* p, reg v, int n) { _mm256_maskstore_ps(p, tail(n), v); }
+    static reg keep_first(reg v, int n) { return _mm256_and_ps(v, _mm256_castsi256_ps(tail(n))); }
+
+    static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+    static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+    static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+    static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+    static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+    static reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+    static reg neg(reg a) { return _mm256_xor_ps(_mm256_set1_ps(-0.0f), a); }
+    // MAXPS/MINPS return the second operand when either is NaN: x goes second so NaN survives.
+    static reg max_keep_nan(reg lo, reg x) { return _mm256_max_ps(lo, x); }
+    static reg min_keep_nan(reg hi, reg x) { return _mm256_min_ps(hi, x); }
+    static reg round_even(reg x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+    static mask lt(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+    static mask le(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+    static mask gt(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+    static mask eq(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+    static mask neq(reg a, reg b) { return _mm256_cmp_ps(a, b, _CMP_NEQ_UQ); }
+    static mask mask_or(mask a, mask b) { return _mm256_or_ps(a, b); }
+    static mask mask_and(mask a, mask b) { return _mm256_and_ps(a, b); }
+    static bool all(mask m) { return _mm256_movemask_ps(m) == 0xff; }
+    static bool any(mask m) { return _mm256_movemask_ps(m) != 0; }
+    static reg select(mask m, reg a, reg b) { return _mm256_blendv_ps(b, a, m); }
+
+    static reg frexp1(reg x, reg& e) {
+        __m256i bits = _mm256_castps_si256(x);
+        __m256i biased = _mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff));
+        e = _mm256_cvtepi32_ps(_mm256_sub_epi32(biased, _mm256_set1_epi32(127)));
+        __m256i mant = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
+                                       _mm256_set1_epi32(0x3f800000));
+        return _mm256_castsi256_ps(mant);
+    }
+    // 2^n for integral n in [-126, 127].
+    static reg pow2i(reg n) {
+        __m256i k = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(k, 23));
+    }
+    static reg ldexp(reg y, reg n) {
+        mask out = mask_or(lt(n, set1(-126.0f)), gt(n, set1(127.0f)));
+        if (!any(out)) return mul(y, pow2i(n));
+        // Split so each factor is a normal power of two; only the last product rounds.
+        reg half = _mm256_floor_ps(mul(n, set1(0.5f)));
+        return mul(mul(y, pow2i(half)), pow2i(sub(n, half)));
+    }
+
+    struct acc { __m256d lo, hi; };
+    static acc acc_zero() { return {_mm256_setzero_pd(), _mm256_setzero_pd()}; }
+    static acc acc_add(acc a, reg v) {
+        return {_mm256_add_pd(a.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v))),
+                _mm256_add_pd(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)))};
+    }
+    static double hsum_pd(__m256d v) {
+        __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+    }
+    static double acc_sum(acc a) { return hsum_pd(_mm256_add_pd(a.lo, a.hi)); }
+    static double hsum(reg v) { return acc_sum(acc_add(acc_zero(), v)); }
+};
+
+struct F64 {
+    using T = double;
+    using reg = __m256d;
+    using mask = __m256d;
+    static constexpr int N = 4;
+
+    static __m256i tail(int n) {
+        return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+    }
+    static reg set1(T v) { return _mm256_set1_pd(v); }
+    static reg load(const T* p) { return _mm256_loadu_pd(p); }
+    static reg load_partial(const T* p, int n) { return _mm256_maskload_pd(p, tail(n)); }
+    static void store(T* p, reg v) { _mm256_storeu_pd(p, v); }
+    static void store_partial(T* p, reg v, int n) { _mm256_maskstore_pd(p, tail(n), v); }
+    static reg keep_first(reg v, int n) { return _mm256_and_pd(v, _mm256_castsi256_pd(tail(n))); }
+
+    static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+    static reg sub(reg a, reg b) { return _mm256_sub_pd(a, b); }
+    static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
+    static reg div(reg a, reg b) { return _mm256_div_pd(a, b); }
+    static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
+    static reg abs(reg a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
+    static reg neg(reg a) { return _mm256_xor_pd(_mm256_set1_pd(-0.0), a); }
+    static reg max_keep_nan(reg lo, reg x) { return _mm256_max_pd(lo, x); }
+    static reg min_keep_nan(reg hi, reg x) { return _mm256_min_pd(hi, x); }
+    static reg round_even(reg x) { return _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+    static mask lt(reg a, reg b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+    static mask le(reg a, reg b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+    static mask gt(reg a, reg b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+    static mask eq(reg a, reg b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+    static mask neq(reg a, reg b) { return _mm256_cmp_pd(a, b, _CMP_NEQ_UQ); }
+    static mask mask_or(mask a, mask b) { return _mm256_or_pd(a, b); }
+    static mask mask_and(mask a, mask b) { return _mm256_and_pd(a, b); }
+    static bool all(mask m) { return _mm256_movemask_pd(m) == 0xf; }
+    static bool any(mask m) { return _mm256_movemask_pd(m) != 0; }
+    static reg select(mask m, reg a, reg b) { return _mm256_blendv_pd(b, a, m); }
+
+    static reg frexp1(reg x, reg& e) {
+        __m256i bits = _mm256_castpd_si256(x);
+        __m256i biased = _mm256_and_si256(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(0x7ff));
+        // int64 -> double without AVX-512DQ: place the integer in the mantissa of 2^52.
+        const __m256d two52 = _mm256_set1_pd(4503599627370496.0);
+        reg k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(biased, _mm256_castpd_si256(two52))), two52);
+        e = _mm256_sub_pd(k, _mm256_set1_pd(1023.0));
+        __m256i mant = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffffLL)),
+                                       _mm256_set1_epi64x(0x3ff0000000000000LL));
+        return _mm256_castsi256_pd(mant);
+    }
+    // 2^n for integral n in [-1022, 1023]: n + 1023 lands in the low mantissa bits of 2^52 + n + 1023.
+    static reg pow2i(reg n) {
+        reg t = _mm256_add_pd(n, _mm256_set1_pd(4503599627370496.0 + 1023.0));
+        return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
+    }
+    static reg ldexp(reg y, reg n) {
+        mask out = mask_or(lt(n, set1(-1022.0)), gt(n, set1(1023.0)));
+        if (!any(out)) return mul(y, pow2i(n));
+        reg half = _mm256_floor_pd(mul(n, set1(0.5)));
+        return mul(mul(y, pow2i(half)), pow2i(sub(n, half)));
+    }
+
+    using acc = __m256d;
+    static acc acc_zero() { return _mm256_setzero_pd(); }
+    static acc acc_add(acc a, reg v) { return _mm256_add_pd(a, v); }
+    static double acc_sum(acc a) { return F32::hsum_pd(a); }
+    static double hsum(reg v) { return F32::hsum_pd(v); }
+};
+
+}  // namespace fastbce::simd::avx2

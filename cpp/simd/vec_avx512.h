@@ -1,0 +1,113 @@
+// AVX-512 (F + DQ) vectors: 16 float / 8 double lanes, mask registers for tails and selects.
+// Only cpp/targets/avx512.cpp includes this (built with -mavx512f -mavx512dq -mfma).
+#pragma once
+#include <immintrin.h>
+#include <cstdint>
+
+namespace fastbce::simd::avx512 {
+
+struct F32 {
+    using T = float;
+    using reg = __m512;
+    using mask = __mmask16;
+    static constexpr int N = 16;
+
+    static mask tail(int n) { return mask((1u << n) - 1u); }  // n in [0, 16)
+    static reg set1(T v) { return _mm512_set1_ps(v); }
+    static reg load(const T* p) { return _mm512_loadu_ps(p); }
+    static reg load_partial(const T* p, int n) { return _mm512_maskz_loadu_ps(tail(n), p); }
+    static void store(T* p, reg v) { _mm512_storeu_ps(p, v); }
+    static void store_partial(T* p, reg v, int n) { _mm512_mask_storeu_ps(p, tail(n), v); }
+    static reg keep_first(reg v, int n) { return _mm512_maskz_mov_ps(tail(n), v); }
+
+    static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+    static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+    static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+    static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+    static reg abs(reg a) { return _mm512_abs_ps(a); }
+    static reg neg(reg a) { return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32(int(0x80000000u)))); }
+    // VMAXPS/VMINPS return the second operand when either is NaN: x goes second so NaN survives.
+    static reg max_keep_nan(reg lo, reg x) { return _mm512_max_ps(lo, x); }
+    static reg min_keep_nan(reg hi, reg x) { return _mm512_min_ps(hi, x); }
+    static reg round_even(reg x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+    static mask lt(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+    static mask le(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
+    static mask gt(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+    static mask eq(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+    static mask neq(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
+    static mask mask_or(mask a, mask b) { return mask(a | b); }
+    static mask mask_and(mask a, mask b) { return mask(a & b); }
+    static bool all(mask m) { return m == 0xffff; }
+    static bool any(mask m) { return m != 0; }
+    static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_ps(m, b, a); }
+
+    static reg frexp1(reg x, reg& e) {
+        e = _mm512_getexp_ps(x);
+        return _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+    }
+    // VSCALEFPS rounds once, subnormal and overflowing results included.
+    static reg ldexp(reg y, reg n) { return _mm512_scalef_ps(y, n); }
+
+    struct acc { __m512d lo, hi; };
+    static acc acc_zero() { return {_mm512_setzero_pd(), _mm512_setzero_pd()}; }
+    static acc acc_add(acc a, reg v) {
+        __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+        return {_mm512_add_pd(a.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v))),
+                _mm512_add_pd(a.hi, _mm512_cvtps_pd(hi))};
+    }
+    static double acc_sum(acc a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
+    static double hsum(reg v) { return acc_sum(acc_add(acc_zero(), v)); }
+};
+
+struct F64 {
+    using T = double;
+    using reg = __m512d;
+    using mask = __mmask8;
+    static constexpr int N = 8;
+
+    static mask tail(int n) { return mask((1u << n) - 1u); }
+    static reg set1(T v) { return _mm512_set1_pd(v); }
+    static reg load(const T* p) { return _mm512_loadu_pd(p); }
+    static reg load_partial(const T* p, int n) { return _mm512_maskz_loadu_pd(tail(n), p); }
+    static void store(T* p, reg v) { _mm512_storeu_pd(p, v); }
+    static void store_partial(T* p, reg v, int n) { _mm512_mask_storeu_pd(p, tail(n), v); }
+    static reg keep_first(reg v, int n) { return _mm512_maskz_mov_pd(tail(n), v); }
+
+    static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+    static reg sub(reg a, reg b) { return _mm512_sub_pd(a, b); }
+    static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+    static reg div(reg a, reg b) { return _mm512_div_pd(a, b); }
+    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+    static reg abs(reg a) { return _mm512_abs_pd(a); }
+    static reg neg(reg a) { return _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(a), _mm512_set1_epi64(int64_t(0x8000000000000000ull)))); }
+    static reg max_keep_nan(reg lo, reg x) { return _mm512_max_pd(lo, x); }
+    static reg min_keep_nan(reg hi, reg x) { return _mm512_min_pd(hi, x); }
+    static reg round_even(reg x) { return _mm512_roundscale_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+
+    static mask lt(reg a, reg b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+    static mask le(reg a, reg b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
+    static mask gt(reg a, reg b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+    static mask eq(reg a, reg b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+    static mask neq(reg a, reg b) { return _mm512_cmp_pd_mask(a, b, _CMP_NEQ_UQ); }
+    static mask mask_or(mask a, mask b) { return mask(a | b); }
+    static mask mask_and(mask a, mask b) { return mask(a & b); }
+    static bool all(mask m) { return m == 0xff; }
+    static bool any(mask m) { return m != 0; }
+    static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_pd(m, b, a); }
+
+    static reg frexp1(reg x, reg& e) {
+        e = _mm512_getexp_pd(x);
+        return _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+    }
+    static reg ldexp(reg y, reg n) { return _mm512_scalef_pd(y, n); }
+
+    using acc = __m512d;
+    static acc acc_zero() { return _mm512_setzero_pd(); }
+    static acc acc_add(acc a, reg v) { return _mm512_add_pd(a, v); }
+    static double acc_sum(acc a) { return _mm512_reduce_add_pd(a); }
+    static double hsum(reg v) { return _mm512_reduce_add_pd(v); }
+};
+
+}  // namespace fastbce::simd::avx512

@@ -1,0 +1,81 @@
+"""A float64 NumPy reference of the tf.keras binary cross-entropy, written for the tests.
+
+Deliberately independent of ``fastbce`` (no imports from it): it follows
+``tf_keras/src/losses.py::binary_crossentropy`` and ``backend.binary_crossentropy``
+step by step:
+
+* ``y_true`` is cast to the input dtype ``dtype``; label smoothing
+  ``y * (1 - ls) + 0.5 * ls`` is done in that dtype (tf converts ``ls`` to it);
+* probabilities: ``p`` is clipped to ``[eps, 1 - eps]`` **in the input dtype**
+  (``eps = dtype(1e-7)``), ``p + eps`` and ``1 - p + eps`` are also formed in the
+  input dtype (tf does both in the tensor's dtype: this is what makes the seed
+  example 11.522857 and not 11.5897), and from there on everything is float64:
+  ``-(y * log(p + eps) + (1 - y) * log(1 - p + eps))``;
+* logits: ``max(x, 0) - x * y + log1p(exp(-|x|))`` in float64, with the
+  mathematical limits for ``x = ±inf`` (fastbce's documented semantics; tf gives NaN);
+* the mean over ``axis`` (NaN for an empty axis), times the sample weight (given
+  here already in a shape that broadcasts to the per-sample loss, cast to the dtype),
+  then the reduction: ``none`` / ``sum`` / ``sum_over_batch_size`` (= ``auto``,
+  divided by the number of per-sample loss elements, 0.0 when there are none).
+"""
+import numpy as np
+
+
+def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype=np.float32):
+    """Per-element losses in float64 (no mean)."""
+    dt = np.dtype(dtype)
+    y = np.asarray(y_true).astype(dt)
+    p = np.asarray(y_pred).astype(dt)
+    with np.errstate(all="ignore"):
+        if label_smoothing:
+            ls = dt.type(label_smoothing)
+            y = (y * (dt.type(1) - ls) + dt.type(0.5) * ls).astype(dt)
+        y64 = y.astype(np.float64)
+        if from_logits:
+            x = p.astype(np.float64)
+            out = np.maximum(x, 0.0) - x * y64 + np.log1p(np.exp(-np.abs(x)))
+            pos = np.where(y64 == 1.0, 0.0, (1.0 - y64) * np.inf)
+            neg = np.where(y64 == 0.0, 0.0, y64 * np.inf)
+            out = np.where(x == np.inf, pos, out)
+            out = np.where(x == -np.inf, neg, out)
+            out = np.where(np.isnan(x) | np.isnan(y64), np.nan, out)
+            return out
+        eps = dt.type(1e-7)
+        one = dt.type(1)
+        pc = np.clip(p, eps, one - eps)  # np.clip keeps NaN
+        pc = np.where(np.isnan(p), p, pc).astype(dt)
+        a = (pc + eps).astype(dt).astype(np.float64)
+        b = ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+        return -(y64 * np.log(a) + (1.0 - y64) * np.log(b))
+
+
+def per_sample(y_true, y_pred, *, axis=-1, dtype=np.float32, **kw):
+    """Mean of the element losses over ``axis`` (float64)."""
+    e = elementwise(y_true, y_pred, dtype=dtype, **kw)
+    with np.errstate(all="ignore"):
+        if e.shape[axis] == 0:
+            shape = list(e.shape)
+            del shape[axis]
+            return np.full(shape, np.nan)
+        return e.mean(axis=axis)
+
+
+def loss(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, axis=-1, weight=None,
+         reduction="auto", dtype=np.float32):
+    """The reduced loss (float64 scalar, or float64 array for ``none``).
+
+    ``weight`` must already broadcast to the per-sample loss shape.
+    """
+    v = per_sample(y_true, y_pred, axis=axis, dtype=dtype, from_logits=from_logits,
+                   label_smoothing=label_smoothing)
+    if weight is not None:
+        w = np.asarray(weight).astype(dtype).astype(np.float64)
+        assert np.broadcast_shapes(w.shape, v.shape) == v.shape, (w.shape, v.shape)
+        v = v * w
+    if reduction == "none":
+        return v
+    total = float(np.sum(v, dtype=np.float64))
+    if reduction == "sum":
+        return total
+    assert reduction in ("auto", "sum_over_batch_size")
+    return total / v.size if v.size else 0.0

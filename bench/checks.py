@@ -82,7 +82,7 @@ def accuracy_and_determinism(fastbce_mod, n: int, store: DataStore, threads=(1, 
             rel_err = abs(float(value) - ref) / abs(ref)
             out["cases"][name] = {
                 "value": float(value), "reference_f64": ref, "rel_err": rel_err,
-                "check": check_result(case, value, ref),
+                "check": check_result(case, value, ref, strict=True),
                 "bits": bits, "identical_mean": len(set(bits.values())) == 1,
                 "identical_none": len(set(none_bits.values())) == 1,
                 "seconds_per_call": seconds,

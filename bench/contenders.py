@@ -9,7 +9,9 @@ sum-over-batch-size scalar; ``none``: the per-sample vector), or None if unsuppo
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from typing import Callable
 
 import numpy as np
@@ -34,6 +36,20 @@ class Contender:
 
     def to_numpy(self, out) -> np.ndarray:
         return np.asarray(out)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Silence what native libraries print on fd 2 while importing (TensorFlow's absl banner)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 # --------------------------------------------------------------------------- fastbce
@@ -98,9 +114,11 @@ class NumPyPeer(Contender):
 class _TFBase(Contender):
     def load(self) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-        import tf_keras
+        with _native_stderr_silenced():
+            import tensorflow as tf
+            import tf_keras
 
+        tf.get_logger().setLevel("ERROR")  # retracing warnings: every (case, size) is a new function
         self.tf, self.keras = tf, tf_keras
 
     def versions(self) -> dict[str, str]:

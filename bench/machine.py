@@ -84,6 +84,7 @@ def describe() -> dict:
         "usable_cpus": len(aff) if aff is not None else os.cpu_count(),
         "cgroup_cpu_quota": cgroup_cpu_quota(),
         "memory_gib": memory_gib(),
+        "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "git_commit": git_commit(),
@@ -93,5 +94,17 @@ def describe() -> dict:
 
 
 def one_line(info: dict) -> str:
+    load = info.get("loadavg")
     return (f"{info['cpu_model']} | {info['usable_cpus']} usable of {info['os_cpu_count']} CPUs"
-            f" | {info['memory_gib']} GiB | {info['platform']} | Python {info['python']}")
+            f" | {info['memory_gib']} GiB | {info['platform']} | Python {info['python']}"
+            + (f" | load {load[0]:.2f} at start" if load else ""))
+
+
+def busy_warning(info: dict) -> str | None:
+    """A warning when other processes already keep the CPUs busy: multi-threaded contenders
+    (fastbce, torch, numba, XLA) then stall on descheduled workers and the numbers mean little."""
+    load = info.get("loadavg")
+    if load and load[0] > 0.5:
+        return (f"warning: load average {load[0]:.2f} before the bench started; other processes compete for "
+                f"the {info['usable_cpus']} CPUs and multi-threaded timings will be noisy")
+    return None

@@ -202,7 +202,7 @@ def acceptance(results: Results, latency: dict | None, accuracy: dict | None) ->
 def acceptance_text(rows: list[dict]) -> str:
     lines = ["Acceptance (issue 5; float32, mean reduction, default threads, this run):"]
     for r in rows:
-        lines.append(f"  {r['status']:<8} {r['target']:<44} need {r['need']:<12} "
+        lines.append(f"  {r['status']:<15} {r['target']:<38} need {r['need']:<12} "
                      f"measured {r.get('measured_text') or '-'}")
     return "\n".join(lines)
 

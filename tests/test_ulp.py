@@ -115,9 +115,9 @@ def _nudged_log(k):
 
 def test_harness_measures_ulps():
     # the scan must see a 3-ULP error as > 2, and a 1-ULP one as within the bound
-    err, where = scan_f32(_nudged_log(3), np.log, ONE + 1, ONE + 5000)
+    err, where = scan_f32(_nudged_log(3), np.log, bits32(1.5), bits32(1.5) + 5000)
     assert 2.5 <= err <= 3.5, where
-    err, _ = scan_f32(_nudged_log(1), np.log, ONE + 1, ONE + 5000)
+    err, _ = scan_f32(_nudged_log(1), np.log, bits32(1.5), bits32(1.5) + 5000)
     assert err <= 1.5
     err, _ = scan_f32(lambda x: np.full_like(x, np.nan), np.log, ONE, ONE + 10)
     assert err == np.inf

@@ -17,6 +17,9 @@ EPS = 1e-7  # tf.keras backend.epsilon(), cast to the input's dtype
 
 SIZES_DEFAULT = (16, 256, 4096, 1 << 16, 1 << 20, 1 << 24, 1 << 26)
 SIZES_QUICK = (16, 4096, 1 << 20, 1 << 24)
+# Without --sizes, sizes above this run only the acceptance cases: at 64M a peer call takes
+# seconds (NumPy's temporaries alone are 256 MB each) and the full set would take ten minutes.
+DEFAULT_FULL_MAX = 1 << 24
 WIDTH_DEFAULT = 16
 
 
@@ -85,6 +88,12 @@ def select_cases(spec: str) -> list[Case]:
             raise ValueError(f"unknown case {token!r}; known: {', '.join(BY_NAME)}")
         out.extend(BY_NAME[n] for n in names if BY_NAME[n] not in out)
     return out
+
+
+def plan(cases: list[Case], sizes: list[int], sizes_given: bool) -> list[tuple[Case, int]]:
+    """(case, size) pairs to measure, size-major."""
+    return [(c, n) for n in sizes for c in cases
+            if sizes_given or n <= DEFAULT_FULL_MAX or c.name in ACCEPTANCE_CASES]
 
 
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}

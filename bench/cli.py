@@ -25,7 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="CI-friendly subset: acceptance cases + f64, sizes 16,4K,1M,16M, short timing budget, "
                         "accuracy over 1e7 elements")
-    p.add_argument("--sizes", help="comma list, e.g. 16,4K,1M,16M,64M or 1e6 (default: 16,256,4K,64K,1M,16M,64M)")
+    p.add_argument("--sizes", help="comma list, e.g. 16,4K,1M,16M,64M or 1e6 (default: 16,256,4K,64K,1M,16M for "
+                                   "every case, and 64M for the acceptance cases)")
     p.add_argument("--cases", help="comma list of case names, fnmatch patterns (f32-*) or sets "
                                    f"({', '.join(C.CASE_SETS)}); default: 'default'")
     p.add_argument("--peers", default="all",
@@ -47,8 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
 
     q = args.quick
-    args.sizes = C.parse_sizes(args.sizes) if args.sizes else list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
+    sizes_given = bool(args.sizes)
+    args.sizes = C.parse_sizes(args.sizes) if sizes_given else list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
     args.cases = C.select_cases(args.cases or ("quick" if q else "default"))
+    args.plan = C.plan(args.cases, args.sizes, sizes_given)
     args.peers = contenders.select(args.peers)
     args.timing = TimingConfig(
         repeat=args.repeat or 3,
@@ -65,49 +68,53 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _sig(name: str, rec: report.Record) -> str:
-    return f"{name} {report._cell(rec)}"
+def measure_point(case: C.Case, size: int, loaded: list[contenders.Contender], store: C.DataStore,
+                  timing: TimingConfig) -> dict[str, report.Record]:
+    """Prepare, warm up, check and time every contender on one (case, size)."""
+    data = store.data(case, size)
+    ref = store.reference(case, size)
+    fns, recs, first_ns = {}, {}, {}
+    for c in loaded:
+        rec = recs[c.name] = report.Record(case.name, size, c.name, "unsupported")
+        try:
+            fn = c.prepare(case, data)
+            if fn is None:
+                continue
+            t0 = time.perf_counter_ns()
+            out = fn()  # warm-up (compile / trace) and correctness check
+            first_ns[c.name] = time.perf_counter_ns() - t0
+            rec.note = C.check_result(case, c.to_numpy(out), ref, strict=c.is_fastbce)
+            rec.status = "ok" if rec.note is None else "wrong"
+            fns[c.name] = fn
+        except Exception as e:  # noqa: BLE001 - a peer failing must not stop the bench
+            rec.status, rec.note = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:160]
+    for name, t in measure_group(fns, timing, first_ns).items():
+        recs[name].ns, recs[name].samples, recs[name].inner = t.best_ns, t.samples, t.inner
+    return recs
 
 
 def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore) -> report.Results:
     results = report.Results([c.name for c in loaded], [c.name for c in args.cases])
-    by_data = sorted(args.cases, key=lambda c: [k.data_key for k in args.cases].index(c.data_key))
-    for size in args.sizes:
-        current_key = None
-        for case in by_data:
-            if case.data_key != current_key:  # keep only one input set in memory at a time
-                store.clear()
-                gc.collect()
-                current_key = case.data_key
-            t0 = time.perf_counter()
-            data = store.data(case, size)
-            ref = store.reference(case, size)
-            fns, recs = {}, {}
-            for c in loaded:
-                rec = report.Record(case.name, size, c.name, "unsupported")
-                recs[c.name] = rec
-                try:
-                    fn = c.prepare(case, data)
-                    if fn is None:
-                        continue
-                    out = c.to_numpy(fn())  # warm-up (compile / trace) and correctness check
-                    rec.note = C.check_result(case, out, ref, strict=c.is_fastbce)
-                    rec.status = "ok" if rec.note is None else "wrong"
-                    fns[c.name] = fn
-                except Exception as e:  # noqa: BLE001 - a peer failing must not stop the bench
-                    rec.status, rec.note = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:160]
-            for name, t in measure_group(fns, args.timing).items():
-                recs[name].ns, recs[name].samples, recs[name].inner = t.best_ns, t.samples, t.inner
-            for rec in recs.values():
-                results.add(rec)
-            del fns, data
-            ratio = results.ratio(case.name, size)
-            log(f"  {case.name:<24} {C.format_size(size):>4}  "
-                + "  ".join(_sig(n, r) for n, r in recs.items())
-                + ("" if math.isnan(ratio) else f"  ratio {ratio:.1f}x")
-                + f"  [{time.perf_counter() - t0:.1f}s]")
-        store.clear()
-        gc.collect()
+    # Size-major, and each size's cases grouped by the inputs they share, so only one input set
+    # (and its float64 reference) is in memory at a time.
+    key_order = [c.data_key for c in args.cases]
+    current = None
+    for case, size in sorted(args.plan, key=lambda cn: (cn[1], key_order.index(cn[0].data_key))):
+        if (case.data_key, size) != current:
+            store.clear()
+            gc.collect()
+            current = (case.data_key, size)
+        t0 = time.perf_counter()
+        recs = measure_point(case, size, loaded, store, args.timing)
+        for rec in recs.values():
+            results.add(rec)
+        ratio = results.ratio(case.name, size)
+        log(f"  {case.name:<24} {C.format_size(size):>4}  "
+            + "  ".join(f"{name} {report.cell(rec)}" for name, rec in recs.items())
+            + ("" if math.isnan(ratio) else f"  ratio {ratio:.1f}x")
+            + f"  [{time.perf_counter() - t0:.1f}s]")
+    store.clear()
+    gc.collect()
     return results
 
 
@@ -140,7 +147,7 @@ def main(argv=None) -> int:
     if busy:
         log(busy)
     log("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    log(f"cases: {len(args.cases)}, sizes: {', '.join(map(C.format_size, args.sizes))}, "
+    log(f"cases: {len(args.cases)}, sizes: {', '.join(map(C.format_size, args.sizes))}, points: {len(args.plan)}, "
         f"contenders: {', '.join(c.name for c in loaded)}")
 
     started = time.perf_counter()

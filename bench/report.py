@@ -83,7 +83,7 @@ def _fmt_rate(x: float) -> str:
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
 
 
-def _cell(rec: Record | None) -> str:
+def cell(rec: Record | None) -> str:
     if rec is None or rec.status == "unsupported":
         return "-"
     if rec.status == "failed":
@@ -104,7 +104,7 @@ def throughput_table(results: Results, width: int) -> str:
         for size in results.sizes(case):
             peer, _ = results.best_peer(case, size)
             ratio = results.ratio(case, size)
-            row = [format_size(size)] + [_cell(results.get(case, size, n)) for n in names]
+            row = [format_size(size)] + [cell(results.get(case, size, n)) for n in names]
             row += [peer or "-", "-" if math.isnan(ratio) else f"{ratio:.1f}x"]
             lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths)))
     notes = [r for r in results.records if r.status in ("wrong", "failed") and r.note]

@@ -23,6 +23,7 @@ class TimingConfig:
     budget_s: float = 0.2            # time a contender may spend on samples, all rounds together
     min_sample_ns: int = 200_000     # one sample lasts at least this long
     max_samples_per_round: int = 200
+    slow_call_ns: int = 1_000_000_000  # a call slower than this gets a single sample
 
 
 @dataclass
@@ -60,11 +61,26 @@ def calibrate(fn: Callable[[], object], min_sample_ns: int) -> tuple[int, float]
         inner = max(inner * 2, min(inner * 100, math.ceil(inner * min_sample_ns / max(t, 1) * 1.2)))
 
 
-def measure_group(fns: dict[str, Callable[[], object]], config: TimingConfig) -> dict[str, Timing]:
-    """Time every callable in ``fns`` (already warm) and return the best per-call time of each."""
+def measure_group(fns: dict[str, Callable[[], object]], config: TimingConfig,
+                  first_call_ns: dict[str, int] | None = None) -> dict[str, Timing]:
+    """Time every callable in ``fns`` (already warm) and return the best per-call time of each.
+
+    ``first_call_ns`` (optional) is how long each warm-up call took: a call that took longer than
+    ten samples' worth needs no calibration (one call per sample), which saves a call of every
+    slow contender at the largest sizes. A call slower than ``slow_call_ns`` is sampled once: it is
+    far behind the best peer, and best-of-N would only cost minutes.
+    """
+    first_call_ns = first_call_ns or {}
     plan: dict[str, tuple[int, int]] = {}
     for name, fn in fns.items():
-        inner, est = calibrate(fn, config.min_sample_ns)
+        first = first_call_ns.get(name, 0)
+        if first >= 10 * config.min_sample_ns:
+            inner, est = 1, float(first)
+        else:
+            inner, est = calibrate(fn, config.min_sample_ns)
+        if est >= config.slow_call_ns:
+            plan[name] = (1, 0)  # one sample, taken in the first round
+            continue
         per_round_budget = config.budget_s * 1e9 / config.rounds
         n = int(per_round_budget // max(inner * est, 1))
         n = max(math.ceil(config.repeat / config.rounds), min(n, config.max_samples_per_round))
@@ -74,9 +90,11 @@ def measure_group(fns: dict[str, Callable[[], object]], config: TimingConfig) ->
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(config.rounds):
+        for rnd in range(config.rounds):
             for name, fn in fns.items():
                 inner, n = plan[name]
+                if n == 0:  # a slow call: one sample in the first round only
+                    n = 1 if rnd == 0 else 0
                 res = results[name]
                 for _ in range(n):
                     per_call = _sample(fn, inner) / inner

@@ -114,3 +114,31 @@ def test_peak_memory_is_chunk_sized():
     finally:
         tracemalloc.stop()
     assert peak < 4 * _inputs.CHUNK * 8 + n_rows * 8 + (1 << 20), peak
+
+
+def _unaligned(vals):
+    """A C-contiguous but misaligned copy of ``vals`` (offset by one byte)."""
+    vals = np.ascontiguousarray(vals)
+    buf = np.zeros(vals.nbytes + 1, np.uint8)
+    buf[1:] = vals.reshape(-1).view(np.uint8)
+    out = np.frombuffer(buf.data, dtype=vals.dtype, count=vals.size, offset=1).reshape(vals.shape)
+    assert not out.flags.aligned and out.flags.c_contiguous
+    return out
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_misaligned_buffers(reduction, dtype):
+    # the core requires aligned buffers; misaligned ones (e.g. np.frombuffer at an odd offset) are copied
+    rng = np.random.default_rng(9)
+    yt = (rng.random((64, 33)) < 0.5).astype(dtype)
+    yp = rng.random((64, 33)).astype(dtype)
+    w = rng.random(64).astype(dtype)
+    bce = B(reduction=reduction)
+    expected = bce(yt, yp, sample_weight=w)
+    got = bce(_unaligned(yt), _unaligned(yp), sample_weight=_unaligned(w))
+    np.testing.assert_array_equal(got, expected)
+    got = bce(_unaligned(yt), yp, sample_weight=_unaligned(w[:1].reshape(())))
+    np.testing.assert_array_equal(got, bce(yt, yp, sample_weight=w[0]))
+    np.testing.assert_array_equal(fastbce.binary_crossentropy(yt, _unaligned(yp)),
+                                  fastbce.binary_crossentropy(yt, yp))

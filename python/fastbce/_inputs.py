@@ -67,6 +67,8 @@ CHUNK = 1 << 18
 NONE, SUM, MEAN = 0, 1, 2
 
 _ndarray = np.ndarray
+# NumPy's flag bits: C_CONTIGUOUS | ALIGNED -- what the core requires of a buffer
+_CA = 0x1 | 0x100
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -92,8 +94,8 @@ def compute(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, m
             (dt is _F32 or dt is _F64)
             and y_true.dtype is dt
             and y_pred.shape == y_true.shape
-            and y_pred.flags.c_contiguous
-            and y_true.flags.c_contiguous
+            and y_pred.flags.num & _CA == _CA
+            and y_true.flags.num & _CA == _CA
         ):
             shape = y_pred.shape
             if shape:
@@ -126,7 +128,7 @@ def _is_plain_python(x) -> bool:
 
 def _to_array(x, name: str) -> np.ndarray:
     """``x`` as an ndarray (a view when it already is one), Python floats as float32."""
-    if isinstance(x, np.ndarray):
+    if type(x) is np.ndarray:
         return x
     plain = _is_plain_python(x)
     try:
@@ -216,10 +218,10 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
         )
 
     if w.ndim == 0:
-        return "one", np.asarray(w, dtype=cdt).reshape(1)
+        return "one", _buffer(w, cdt)
     if w.ndim == 1 and lr >= 1 and w.shape[0] == loss_shape[0] and w.shape[0] != 1:
         # the documented per-sample (batch) weight, for any rank of the loss
-        return "prefix", (np.ascontiguousarray(w, dtype=cdt), 1)
+        return "prefix", (_buffer(w, cdt), 1)
     if w.ndim - lr == 1:
         if w.shape[-1] != 1:
             raise bad()
@@ -233,16 +235,21 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
         if wd != 1 and wd != ld:
             raise bad()
     if w.size == 1:
-        return "one", np.ascontiguousarray(w, dtype=cdt).reshape(1)
+        return "one", _buffer(w, cdt)
     w = w.reshape(ws)
     # weight[s // repeat] form: shape == loss_shape[:k] + (1,) * (lr - k)
     for k in range(lr, 0, -1):
         if ws[:k] == tuple(loss_shape[:k]) and all(d == 1 for d in ws[k:]):
             size = math.prod(ws[:k])
-            if size <= CHUNK or (w.dtype == cdt and w.flags.c_contiguous):
-                return "prefix", (np.ascontiguousarray(w, dtype=cdt).reshape(-1), k)
+            if size <= CHUNK or (w.dtype == cdt and w.flags.num & _CA == _CA):
+                return "prefix", (_buffer(w, cdt), k)
             break
     return "bcast", np.broadcast_to(w, tuple(loss_shape))
+
+
+def _buffer(w: np.ndarray, cdt: np.dtype) -> np.ndarray:
+    """``w`` flattened into an aligned C-contiguous ``cdt`` array (no copy when it is one)."""
+    return np.require(w, dtype=cdt, requirements="CA").reshape(-1)
 
 
 # --------------------------------------------------------------------------- general path
@@ -276,8 +283,8 @@ def _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, 
     direct = (
         yp.dtype == cdt
         and yt.dtype == cdt
-        and yp.flags.c_contiguous
-        and yt.flags.c_contiguous
+        and yp.flags.num & _CA == _CA
+        and yt.flags.num & _CA == _CA
         and (weight is None or weight[0] != "bcast")
     )
     if direct:
@@ -348,9 +355,9 @@ def c_blocks(dims, limit):
 
 
 def _contig(view: np.ndarray, dt: np.dtype, buf: np.ndarray) -> np.ndarray:
-    """``view`` as a C-contiguous ``dt`` array: itself when it already is one, else
+    """``view`` as an aligned C-contiguous ``dt`` array: itself when it already is one, else
     converted into the front of the reusable buffer ``buf``."""
-    if view.dtype == dt and view.flags.c_contiguous:
+    if view.dtype == dt and view.flags.num & _CA == _CA:
         return view
     dst = buf[: view.size].reshape(view.shape)
     np.copyto(dst, view, casting="unsafe")

@@ -250,6 +250,7 @@ def plot(path: str | Path, results: Results, roofline: dict | None, title: str) 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
 
     cases = results.cases()
     ncols = min(4, len(cases))
@@ -271,6 +272,9 @@ def plot(path: str | Path, results: Results, roofline: dict | None, title: str) 
                        ls="--", color="gray", lw=1, label="read roofline")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        sizes = results.sizes(case)
+        ax.set_xticks(sizes, [format_size(n) for n in sizes], fontsize=8)
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_title(case, fontsize=10)
         ax.set_xlabel("elements")
         ax.set_ylabel("Melem/s")

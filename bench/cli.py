@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import math
 import os
@@ -49,10 +50,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
     q = args.quick
     sizes_given = bool(args.sizes)
-    args.sizes = C.parse_sizes(args.sizes) if sizes_given else list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
-    args.cases = C.select_cases(args.cases or ("quick" if q else "default"))
+    try:
+        args.sizes = C.parse_sizes(args.sizes) if sizes_given else list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
+        for n in args.sizes + [args.accuracy_size or 0]:
+            if n > args.width:
+                C.shape_for(n, args.width)
+        args.cases = C.select_cases(args.cases or ("quick" if q else "default"))
+        args.peers = contenders.select(args.peers)
+    except ValueError as e:
+        p.error(str(e))
     args.plan = C.plan(args.cases, args.sizes, sizes_given)
-    args.peers = contenders.select(args.peers)
     args.timing = TimingConfig(
         repeat=args.repeat or 3,
         rounds=args.rounds or (2 if q else 3),
@@ -143,9 +150,8 @@ def main(argv=None) -> int:
         except Exception as e:  # noqa: BLE001
             versions[c.name] = f"? ({e})"
     log(f"machine: {machine.one_line(info)}")
-    busy = machine.busy_warning(info)
-    if busy:
-        log(busy)
+    if machine.busy_warning(info):
+        log(machine.busy_warning(info))
     log("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     log(f"cases: {len(args.cases)}, sizes: {', '.join(map(C.format_size, args.sizes))}, points: {len(args.plan)}, "
         f"contenders: {', '.join(c.name for c in loaded)}")
@@ -170,38 +176,35 @@ def main(argv=None) -> int:
         except Exception as e:  # noqa: BLE001
             log(f"accuracy check failed: {type(e).__name__}: {e}")
     elapsed = time.perf_counter() - started
+    info["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
     fractions = report.roofline_fractions(results, roof)
     accept = report.acceptance(results, lat, acc) if fast is not None else []
     title = (f"fastbce {versions.get('fastbce', '(not installed)')} "
              f"[{versions.get('fastbce.isa', '?')}, {versions.get('fastbce.get_num_threads', '?')} threads] "
              f"- {info['cpu_model']}, {info['usable_cpus']} CPUs")
+    command = ["python", "-m", "bench"] + list(sys.argv[1:] if argv is None else argv)
+    header = [f"# {title}", f"# {machine.one_line(info)}", f"# command: {' '.join(command)}"]
+    header += [f"# {w}" for w in (machine.busy_warning(info), machine.busy_warning(info, at_end=True)) if w]
     sections = [
-        f"# {title}",
-        f"# {machine.one_line(info)}",
-        f"# command: python -m bench {' '.join(sys.argv[1:] if argv is None else argv)}",
-    ] + ([f"# {busy}"] if busy else []) + [
+        "\n".join(header),
         report.throughput_table(results, args.width),
         report.roofline_text(roof, fractions),
         report.latency_text(lat),
         report.accuracy_text(acc),
+        report.acceptance_text(accept) if fast is not None
+        else "Acceptance: fastbce is not importable here (pip install .), only peers were measured.",
     ]
-    if fast is not None:
-        sections.append(report.acceptance_text(accept))
-    else:
-        sections.append("Acceptance: fastbce is not importable here (pip install .), only peers were measured.")
     if skipped:
-        sections.append("Skipped: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()))
+        sections.append("Skipped:\n" + "\n".join(f"  {k}: {v}" for k, v in skipped.items()))
     sections.append(f"(measured in {elapsed:.0f} s)")
     print("\n\n".join(sections), flush=True)
 
     if args.json:
         report.write_json(args.json, {
-            "schema": 1,
-            "command": ["python", "-m", "bench"] + list(sys.argv[1:] if argv is None else argv),
-            "machine": info, "versions": versions, "skipped": skipped,
+            "schema": 1, "command": command, "machine": info, "versions": versions, "skipped": skipped,
             "settings": {"sizes": args.sizes, "cases": [c.name for c in args.cases], "width": args.width,
-                         "timing": vars(args.timing), "seed": args.seed, "threads": args.threads},
+                         "timing": dataclasses.asdict(args.timing), "seed": args.seed, "threads": args.threads},
             "results": report.records_as_dicts(results),
             "ratios": [{"case": c, "size": s, "best_peer": results.best_peer(c, s)[0],
                         "ratio": results.ratio(c, s)} for c in results.cases() for s in results.sizes(c)],

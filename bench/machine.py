@@ -100,11 +100,16 @@ def one_line(info: dict) -> str:
             + (f" | load {load[0]:.2f} at start" if load else ""))
 
 
-def busy_warning(info: dict) -> str | None:
-    """A warning when other processes already keep the CPUs busy: multi-threaded contenders
-    (fastbce, torch, numba, XLA) then stall on descheduled workers and the numbers mean little."""
-    load = info.get("loadavg")
-    if load and load[0] > 0.5:
-        return (f"warning: load average {load[0]:.2f} before the bench started; other processes compete for "
-                f"the {info['usable_cpus']} CPUs and multi-threaded timings will be noisy")
+def busy_warning(info: dict, at_end: bool = False) -> str | None:
+    """A warning when other processes keep the CPUs busy: multi-threaded contenders (fastbce,
+    torch, numba, XLA) then stall on descheduled workers and the numbers mean little."""
+    load = info.get("loadavg_at_end" if at_end else "loadavg")
+    if not load:
+        return None
+    # At the end the bench itself accounts for up to one runnable thread per usable CPU.
+    limit = info["usable_cpus"] + 0.5 if at_end else 0.5
+    if load[0] > limit:
+        when = "when the bench ended" if at_end else "before the bench started"
+        return (f"warning: load average {load[0]:.2f} {when}; other processes compete for the "
+                f"{info['usable_cpus']} CPUs and multi-threaded timings will be noisy")
     return None

@@ -47,7 +47,8 @@ def best_time(fn, budget=0.25, max_runs=20):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fastbce", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m fastbce",
+                                     description="fastbce demo: the seed example and a small throughput table.")
     parser.add_argument("--sizes", type=lambda s: [int(float(v)) for v in s.split(",")],
                         default=[4_096, 262_144, 4_194_304, 16_777_216],
                         help="comma-separated element counts (default: 4096,262144,4194304,16777216)")

@@ -44,6 +44,7 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
                  int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, bool from_logits,
                  double label_smoothing) {
     const int num = y_pred.dtype().num();
+    require_buffer(y_pred, "y_pred", num);
     require_buffer(y_true, "y_true", num);
     const int64_t samples = checked_mul(outer, inner), elements = checked_mul(samples, reduced);
     if (y_true.size() != elements || y_pred.size() != elements)

@@ -116,6 +116,68 @@ py::array math(const std::string& func, const py::array& x) {
     throw py::type_error("math: expected float32 or float64, got " + py::str(x.dtype()).cast<std::string>());
 }
 
+// The common call, decided without NumPy temporaries: exact ndarrays of one native float dtype and one
+// shape, C-contiguous and aligned, rank >= 1, no empty axis, loss over the last axis, no sample weight.
+// Returns the finished result (Python's result types), or None to send the call down the general path.
+struct ResultTypes {
+    py::object f32, f64, array;  // LossFloat32, LossFloat64, LossArray (python/fastbce/_results.py)
+};
+ResultTypes* g_results = nullptr;  // set once at import, never freed (outlives interpreter teardown order)
+
+void set_result_types(py::object f32, py::object f64, py::object array) {
+    if (!g_results) g_results = new ResultTypes{std::move(f32), std::move(f64), std::move(array)};
+}
+
+py::object fast_call(py::handle y_true, py::handle y_pred, int mode, bool from_logits, double label_smoothing) {
+    auto& api = py::detail::npy_api::get();
+    PyTypeObject* ndarray = reinterpret_cast<PyTypeObject*>(api.PyArray_Type_);
+    if (!g_results || Py_TYPE(y_true.ptr()) != ndarray || Py_TYPE(y_pred.ptr()) != ndarray) return py::none();
+    auto* t = py::detail::array_proxy(y_true.ptr());
+    auto* p = py::detail::array_proxy(y_pred.ptr());
+    auto* descr = py::detail::array_descriptor_proxy(p->descr);
+    const int num = descr->type_num;
+    constexpr int f32 = py::detail::npy_api::NPY_FLOAT_, f64 = py::detail::npy_api::NPY_DOUBLE_;
+    if ((num != f32 && num != f64) || descr->byteorder == '>' ||
+        py::detail::array_descriptor_proxy(t->descr)->type_num != num ||
+        py::detail::array_descriptor_proxy(t->descr)->byteorder == '>')
+        return py::none();
+    if ((t->flags & kSafeFlags) != kSafeFlags || (p->flags & kSafeFlags) != kSafeFlags || p->nd < 1 || t->nd != p->nd)
+        return py::none();
+    int64_t outer = 1;
+    for (int d = 0; d < p->nd; ++d) {
+        if (t->dimensions[d] != p->dimensions[d] || p->dimensions[d] == 0) return py::none();
+        if (d + 1 < p->nd) outer *= p->dimensions[d];
+    }
+    const int64_t reduced = p->dimensions[p->nd - 1];
+    const bool single = num == f32;
+    auto run = [&](void* out) {
+        py::gil_scoped_release release;
+        if (single) {
+            Problem<float> pr{reinterpret_cast<const float*>(t->data), reinterpret_cast<const float*>(p->data), nullptr, 0, 1,
+                              outer, reduced, 1, from_logits, float(label_smoothing), static_cast<float*>(out)};
+            return fastbce::run_bce(pr);
+        }
+        Problem<double> pr{reinterpret_cast<const double*>(t->data), reinterpret_cast<const double*>(p->data), nullptr, 0, 1,
+                           outer, reduced, 1, from_logits, label_smoothing, static_cast<double*>(out)};
+        return fastbce::run_bce(pr);
+    };
+    const py::object& scalar_type = single ? g_results->f32 : g_results->f64;
+    if (mode != 0) {  // 1: sum, 2: sum over batch size
+        double total = run(nullptr);
+        if (mode == 2) total /= double(outer);
+        return scalar_type(total);
+    }
+    // none: per-sample losses, shape = inputs' shape without the last axis, as a LossArray
+    Py_INCREF(p->descr);  // PyArray_NewFromDescr steals it
+    py::object out = py::reinterpret_steal<py::object>(api.PyArray_NewFromDescr_(
+        reinterpret_cast<PyTypeObject*>(g_results->array.ptr()), p->descr, p->nd - 1, p->dimensions, nullptr,
+        nullptr, 0, nullptr));
+    if (!out) throw py::error_already_set();
+    run(py::detail::array_proxy(out.ptr())->data);
+    if (p->nd == 1) return scalar_type(out.attr("item")());  // 0-d: a scalar, as tf's .numpy() gives
+    return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -125,6 +187,9 @@ PYBIND11_MODULE(_core, m) {
     m.def("bce", &bce, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"), py::arg("outer"),
           py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("from_logits"),
           py::arg("label_smoothing"));
+    m.def("fast_call", &fast_call, py::arg("y_true"), py::arg("y_pred"), py::arg("mode"), py::arg("from_logits"),
+          py::arg("label_smoothing"));
+    m.def("set_result_types", &set_result_types, py::arg("f32"), py::arg("f64"), py::arg("array"));
     m.def("math", &math, py::arg("func"), py::arg("x"));
     m.def("isa", [] { return std::string(fastbce::active_table().name); });
     m.def("available_isas", &fastbce::available_isas);

@@ -48,3 +48,14 @@ def set_isa(name: str) -> None:
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
+
+def fast_call(
+    y_true: object, y_pred: object, mode: int, from_logits: bool, label_smoothing: float
+) -> Optional[object]:
+    """The common call in one step: exact ndarrays of one native float32/float64 dtype and one shape,
+    C-contiguous and aligned, rank >= 1 with no zero-length axis, loss over the last axis, no weight.
+    ``mode``: 0 none, 1 sum, 2 sum over batch size. Returns the finished result (the types given to
+    :func:`set_result_types`), or None when the inputs need the general path."""
+
+def set_result_types(f32: type, f64: type, array: type) -> None:
+    """Register the result types (``LossFloat32``, ``LossFloat64``, ``LossArray``) ``fast_call`` returns."""

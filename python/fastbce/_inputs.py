@@ -73,9 +73,9 @@ _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _bce = _core.bce
+_fast_call = _core.fast_call
 _empty = np.empty
-_S32 = SCALAR_TYPES[_F32]
-_S64 = SCALAR_TYPES[_F64]
+_core.set_result_types(SCALAR_TYPES[_F32], SCALAR_TYPES[_F64], LossArray)  # what the fast path returns
 
 
 # --------------------------------------------------------------------------- entry
@@ -86,35 +86,12 @@ def compute(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, m
     ``LossArray``. ``label_smoothing`` and ``axis`` are assumed validated as Python
     float / int by the caller (``losses``).
     """
-    # Fast path: the common call with contiguous, same-dtype float arrays and the
-    # default axis; kept free of helper calls.
-    if sample_weight is None and type(y_pred) is _ndarray and type(y_true) is _ndarray and axis == -1:
-        dt = y_pred.dtype
-        if (
-            (dt is _F32 or dt is _F64)
-            and y_true.dtype is dt
-            and y_pred.shape == y_true.shape
-            and y_pred.flags.num & _CA == _CA
-            and y_true.flags.num & _CA == _CA
-        ):
-            shape = y_pred.shape
-            if shape:
-                reduced = shape[-1]
-                if reduced:
-                    outer = y_pred.size // reduced
-                    if outer:
-                        if mode:
-                            total = _bce(y_true, y_pred, None, None, outer, reduced, 1, 1,
-                                         from_logits, label_smoothing)
-                            if mode == MEAN:
-                                total /= outer
-                            return (_S32 if dt is _F32 else _S64)(total)
-                        out = _empty(shape[:-1], dt)
-                        _bce(y_true, y_pred, None, out, outer, reduced, 1, 1,
-                             from_logits, label_smoothing)
-                        if len(shape) > 1:
-                            return out.view(LossArray)
-                        return (_S32 if dt is _F32 else _S64)(out[()])
+    # Fast path, decided in C++ without temporaries: exact ndarrays of one native float32/float64
+    # dtype and shape, C-contiguous and aligned, no empty axis, axis -1, no weight (None otherwise).
+    if sample_weight is None and axis == -1:
+        result = _fast_call(y_true, y_pred, mode, from_logits, label_smoothing)
+        if result is not None:
+            return result
     return _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode)
 
 

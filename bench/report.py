@@ -139,7 +139,10 @@ def roofline_text(roofline: dict | None, fractions: list[dict]) -> str:
         return "Roofline: not measured"
     methods = ", ".join(f"{k} {v / 1e6:.0f}" for k, v in roofline["methods"].items())
     lines = [f"Read-bandwidth roofline: {roofline['elems_per_s'] / 1e6:.0f} Melem/s of two float32 arrays "
-             f"= {roofline['gbytes_per_s']:.1f} GB/s  (n={format_size(roofline['n'])}; Melem/s by method: {methods})"]
+             f"= {roofline['gbytes_per_s']:.1f} GB/s",
+             f"  (n={format_size(roofline['n'])} per array; Melem/s by method: {methods}"
+             + (f"; GB/s at start and end: {', '.join(f'{g:.1f}' for g in roofline['runs_gbytes_per_s'])}"
+                if "runs_gbytes_per_s" in roofline else "") + ")"]
     for f in fractions:
         lines.append(f"  fastbce {f['case']:<24} {format_size(f['size']):>4}: {f['gbytes_per_s']:6.1f} GB/s"
                      f" = {f['fraction'] * 100:5.1f}% of roofline")

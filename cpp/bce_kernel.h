@@ -44,17 +44,16 @@ struct BceKernel {
         }
 
         // -(y*log(p+eps) + (1-y)*log(1-p+eps)) with p clipped to [eps, 1-eps]; NaN p or y stays NaN.
+        // simd::log<..., true> is exactly -log, so the sums below round as tf_keras's -(y*la + (1-y)*lb).
         R from_probs(R y, R p) const {
             using simd::Domain;
             p = V::min_keep_nan(hi, V::max_keep_nan(eps, p));
-            R a = V::add(p, eps);
-            R b = V::add(V::sub(one, p), eps);
             auto is_one = V::eq(y, one);
             if (V::all(V::mask_or(is_one, V::eq(y, zero))))  // hard labels: one log per element, same value
-                return V::neg(simd::log<V, Domain::PositiveNormal>(V::select(is_one, a, b)));
-            R la = simd::log<V, Domain::PositiveNormal>(a);
-            R lb = simd::log<V, Domain::PositiveNormal>(b);
-            return V::neg(V::add(V::mul(y, la), V::mul(V::sub(one, y), lb)));
+                return simd::log<V, Domain::PositiveNormal, true>(V::add(V::select(is_one, p, V::sub(one, p)), eps));
+            R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p, eps));
+            R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p), eps));
+            return V::add(V::mul(y, la), V::mul(V::sub(one, y), lb));
         }
 
         // max(x,0) - x*y + log1p(exp(-|x|)); at x = +-inf the limit (1-y)*x or -y*x, 0 when the factor is 0.
@@ -62,7 +61,7 @@ struct BceKernel {
             using simd::Domain;
             R ax = V::abs(x);
             R l = V::add(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)),
-                         simd::log1p<V, Domain::PositiveNormal>(simd::exp<V>(V::neg(ax))));
+                         simd::log1p<V, Domain::Unit>(simd::exp<V, Domain::NonPositive>(V::neg(ax))));
             auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
             if (V::any(inf)) {
                 R factor = V::select(V::gt(x, zero), V::sub(one, y), y);

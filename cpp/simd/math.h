@@ -8,51 +8,63 @@
 namespace fastbce::simd {
 namespace {  // internal linkage: one copy per target translation unit (see bce_kernel.h)
 
-// Full: every input, specials included. PositiveNormal: the caller guarantees a positive normal input or
-// NaN (the loss kernels' log arguments lie in [eps, 1 + eps], log1p's in [0, 1]); skips the special cases.
-enum class Domain { Full, PositiveNormal };
+// Full: every input, specials included. The others are what the loss kernels guarantee, so the special
+// cases can be skipped (each is checked over its whole domain through the loss, tests/ and cpp/tests/):
+//   PositiveNormal (log): a positive normal input or NaN (the loss's log arguments lie in [eps, 1 + eps]);
+//   NonPositive (exp): x <= 0, -inf or NaN (the logits loss's exp(-|x|));
+//   Unit (log1p): x in [0, 1] or NaN (the logits loss's log1p(exp(-|x|))).
+enum class Domain { Full, PositiveNormal, NonPositive, Unit };
 
-// log(x). float32: cephes logf polynomial, <= 1 ULP on (0, inf); float64: fdlibm e_log.c, <= 1 ULP.
-// Method: x = m * 2^e with m in [sqrt(1/2), sqrt(2)), log(x) = e*ln2 + log1p(m - 1).
-// Specials: log(0) = -inf, log(x<0) = NaN, log(inf) = inf, NaN -> NaN; subnormal inputs are pre-scaled.
-template <class V, Domain D = Domain::Full>
+// log(x), or -log(x) when Neg (the loss wants -log; the negation is folded into the constants).
+// float32, lanes: all; max 1.1 ULP on [1e-7, 2] (exhaustive); valid on (0, inf), specials below.
+//   x = m * 2^e with m in [0.75, 1.5) (V::frexp_p75), f = m - 1 (exact), log(x) = e*ln2 + f + f^2 Q(f),
+//   Q of degree 7: minimax fit of (log1p(f) - f) / f^2 on [-0.25, 0.5] for relative error
+//   (2^-25.1 before rounding the coefficients to float; refit with /tmp-style least squares, see git log).
+// float64: fdlibm e_log.c on m in [sqrt(1/2), sqrt(2)), <= 1 ULP (random samples).
+// Specials (Domain::Full): log(0) = -inf, log(x<0) = NaN, log(inf) = inf, NaN -> NaN; subnormals pre-scaled
+// where V::frexp_p75 needs it. Domain::PositiveNormal: positive normal or NaN input only.
+template <class T>
+struct LogPoly;  // Q(f), highest degree first
+template <>
+struct LogPoly<float> {
+    static constexpr float c[] = {5.41318915784359e-2f,  -1.2067324668169022e-1f, 1.4983920753002167e-1f,
+                                  -1.682281792163849e-1f, 1.9977077841758728e-1f,  -2.4993441998958588e-1f,
+                                  3.333354890346527e-1f,  -5.000005960464478e-1f};
+};
+
+template <class V, Domain D = Domain::Full, bool Neg = false>
 inline typename V::reg log(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     constexpr bool f32 = sizeof(T) == 4;
+    constexpr T sign = Neg ? T(-1) : T(1);
     R e;
     R m;
-    if constexpr (D == Domain::Full) {
+    if constexpr (D == Domain::Full && !V::kNativeFrexp) {
         const T scale_up = f32 ? T(8388608.0) : T(4503599627370496.0);  // 2^23 / 2^52
         auto subnormal = V::lt(x, V::set1(std::numeric_limits<T>::min()));
-        m = V::frexp1(V::select(subnormal, V::mul(x, V::set1(scale_up)), x), e);
+        m = V::frexp_p75(V::select(subnormal, V::mul(x, V::set1(scale_up)), x), e);
         e = V::select(subnormal, V::sub(e, V::set1(f32 ? T(23) : T(52))), e);
     } else {
-        m = V::frexp1(x, e);
+        m = V::frexp_p75(x, e);
     }
-    auto above = V::gt(m, V::set1(T(1.41421356237309504880)));
-    m = V::select(above, V::mul(m, V::set1(T(0.5))), m);
-    e = V::select(above, V::add(e, V::set1(T(1))), e);
-    R f = V::sub(m, V::set1(T(1)));
 
     R r;
     if constexpr (f32) {
-        R z = V::mul(f, f);
-        R p = V::set1(7.0376836292E-2f);
-        p = V::fma(p, f, V::set1(-1.1514610310E-1f));
-        p = V::fma(p, f, V::set1(1.1676998740E-1f));
-        p = V::fma(p, f, V::set1(-1.2420140846E-1f));
-        p = V::fma(p, f, V::set1(1.4249322787E-1f));
-        p = V::fma(p, f, V::set1(-1.6668057665E-1f));
-        p = V::fma(p, f, V::set1(2.0000714765E-1f));
-        p = V::fma(p, f, V::set1(-2.4999993993E-1f));
-        p = V::fma(p, f, V::set1(3.3333331174E-1f));
-        R y = V::mul(V::mul(p, f), z);
-        y = V::fma(e, V::set1(-2.12194440e-4f), y);
-        y = V::fma(z, V::set1(-0.5f), y);
-        r = V::add(f, y);
-        r = V::fma(e, V::set1(0.693359375f), r);
+        // t = sign * f; -log1p(f) = t + t^2 * (-Q(-t)): Horner in t with the coefficients' signs adjusted.
+        R t = Neg ? V::sub(V::set1(T(1)), m) : V::sub(m, V::set1(T(1)));
+        auto coef = [](int k) { return V::set1(Neg ? ((7 - k) % 2 ? T(1) : T(-1)) * LogPoly<float>::c[k] : LogPoly<float>::c[k]); };
+        R q = coef(0);
+        for (int k = 1; k < 8; ++k) q = V::fma(q, t, coef(k));
+        r = V::fma(V::mul(t, t), q, t);
+        // ln2 = hi + lo with hi exact in 9 bits, so e * hi is exact even without FMA (scalar baseline).
+        r = V::fma(e, V::set1(sign * -2.12194440e-4f), r);
+        r = V::fma(e, V::set1(sign * 0.693359375f), r);
     } else {
+        auto above = V::gt(m, V::set1(T(1.41421356237309504880)));  // fdlibm's range [sqrt(1/2), sqrt(2))
+        m = V::select(above, V::mul(m, V::set1(T(0.5))), m);
+        e = V::select(above, V::add(e, V::set1(T(1))), e);
+        R f = V::sub(m, V::set1(T(1)));
         R s = V::div(f, V::add(V::set1(2.0), f));
         R z = V::mul(s, s);
         R w = V::mul(z, z);
@@ -64,39 +76,45 @@ inline typename V::reg log(typename V::reg x) {
         R hfsq = V::mul(V::set1(0.5), V::mul(f, f));
         R q = V::fma(s, V::add(hfsq, V::add(t1, t2)), V::mul(e, V::set1(1.90821492927058770002e-10)));
         r = V::fma(e, V::set1(6.93147180369123816490e-01), V::sub(f, V::sub(hfsq, q)));
+        if constexpr (Neg) r = V::neg(r);
     }
     if constexpr (D == Domain::Full) {
         const T inf = std::numeric_limits<T>::infinity();
-        r = V::select(V::eq(x, V::set1(T(0))), V::set1(-inf), r);
+        r = V::select(V::eq(x, V::set1(T(0))), V::set1(-sign * inf), r);
         r = V::select(V::lt(x, V::set1(T(0))), V::set1(std::numeric_limits<T>::quiet_NaN()), r);
-        r = V::select(V::eq(x, V::set1(inf)), x, r);
+        r = V::select(V::eq(x, V::set1(inf)), V::set1(sign * inf), r);
     }
-    return V::select(V::neq(x, x), x, r);
+    if constexpr (D == Domain::Full || !V::kNativeFrexp) r = V::select(V::neq(x, x), x, r);
+    return r;
 }
 
-// exp(x). float32: cephes expf, <= 1 ULP; float64: degree-13 Taylor on |r| <= ln2/2, <= 1 ULP.
-// Method: n = round(x / ln2), r = x - n*ln2 (Cody-Waite, two constants), exp(x) = 2^n * exp(r).
+// exp(x). float32, lanes: all; max 1.0 ULP on [-104, 0] (exhaustive), subnormal results included.
+//   n = round(x / ln2), r = x - n*ln2 (Cody-Waite, two constants, |r| <= ln2/2),
+//   exp(r) = 1 + r + r^2 P(r) with P of degree 4: minimax fit of (expm1(r) - r) / r^2 (2^-28.3 relative),
+//   evaluated as one Horner chain; exp(x) = 2^n * exp(r) (V::ldexp, one rounding).
+// float64: degree-13 Taylor on |r| <= ln2/2, <= 1 ULP.
 // Range: overflows to inf above 88.72 (709.78), subnormal results down to -103.97 (-745.13), then 0.
-template <class V>
+// Domain::NonPositive skips the upper clamp.
+template <class V, Domain D = Domain::Full>
 inline typename V::reg exp(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     constexpr bool f32 = sizeof(T) == 4;
     // Clamp (NaN kept) so that n stays within what V::ldexp scales exactly.
-    R xc = V::min_keep_nan(V::set1(f32 ? T(89.0) : T(710.0)), V::max_keep_nan(V::set1(f32 ? T(-104.0) : T(-746.0)), x));
+    R xc = V::max_keep_nan(V::set1(f32 ? T(-104.0) : T(-746.0)), x);
+    if constexpr (D != Domain::NonPositive) xc = V::min_keep_nan(V::set1(f32 ? T(89.0) : T(710.0)), xc);
     R n = V::round_even(V::mul(xc, V::set1(T(1.44269504088896340736))));
     R r, y;
     if constexpr (f32) {
         r = V::fma(n, V::set1(-0.693359375f), xc);
         r = V::fma(n, V::set1(2.12194440e-4f), r);
-        R z = V::mul(r, r);
-        R p = V::set1(1.9875691500E-4f);
-        p = V::fma(p, r, V::set1(1.3981999507E-3f));
-        p = V::fma(p, r, V::set1(8.3334519073E-3f));
-        p = V::fma(p, r, V::set1(4.1665795894E-2f));
-        p = V::fma(p, r, V::set1(1.6666665459E-1f));
-        p = V::fma(p, r, V::set1(5.0000001201E-1f));
-        y = V::add(V::fma(p, z, r), V::set1(1.0f));
+        R p = V::set1(1.3814611593261361e-3f);
+        p = V::fma(p, r, V::set1(8.368710055947304e-3f));
+        p = V::fma(p, r, V::set1(4.166838899254799e-2f));
+        p = V::fma(p, r, V::set1(1.666652113199234e-1f));
+        p = V::fma(p, r, V::set1(4.999999403953552e-1f));
+        p = V::fma(p, r, V::set1(1.0f));
+        y = V::fma(p, r, V::set1(1.0f));
     } else {
         r = V::fma(n, V::set1(-6.93147180369123816490e-01), xc);
         r = V::fma(n, V::set1(-1.90821492927058770002e-10), r);
@@ -112,20 +130,39 @@ inline typename V::reg exp(typename V::reg x) {
     return V::ldexp(y, n);
 }
 
-// log1p(x) = log(1 + x) + (x - ((1 + x) - 1)) / (1 + x): the second term restores what rounding 1 + x lost,
-// so the error stays that of log (<= 2 ULP float32 on [0, 1], checked exhaustively).
-// Specials: log1p(-1) = -inf, log1p(inf) = inf, log1p(-0) = -0, NaN -> NaN.
-template <class V, Domain D = Domain::Full>
+// log1p(x), or -log1p(x) when Neg.
+// Full (lanes: all; float32 max 1.3 ULP on [0, 1], exhaustive): log(1 + x) + (x - ((1 + x) - 1)) / (1 + x),
+//   the second term restores what rounding 1 + x lost. Specials: log1p(-1) = -inf, log1p(inf) = inf,
+//   log1p(-0) = -0, NaN -> NaN.
+// Unit (float32, x in [0, 1] or NaN; max 1.1 ULP, exhaustive through the logits loss): no division:
+//   x < 0.5: log1p(x) = x + x^2 Q(x) (log's polynomial, x in [0, 0.5));
+//   x >= 0.5: 1 + x = 2 (1 + f) with f = (x - 1) / 2 in [-0.25, 0], exact, so log1p(x) = ln2 + log1p(f).
+template <class V, Domain D = Domain::Full, bool Neg = false>
 inline typename V::reg log1p(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     const R one = V::set1(T(1));
-    R m = V::add(one, x);
-    R r = V::add(log<V, D>(m), V::div(V::sub(x, V::sub(m, one)), m));
-    if constexpr (D == Domain::PositiveNormal) return r;
-    r = V::select(V::eq(m, V::set1(T(0))), V::set1(-std::numeric_limits<T>::infinity()), r);
-    r = V::select(V::eq(x, V::set1(std::numeric_limits<T>::infinity())), x, r);
-    return V::select(V::eq(x, V::set1(T(0))), x, r);
+    if constexpr (D == Domain::Unit && sizeof(T) == 4) {
+        auto big = V::le(V::set1(T(0.5)), x);
+        R t = V::select(big, V::fma(x, V::set1(T(0.5)), V::set1(T(-0.5))), x);  // exact
+        if constexpr (Neg) t = V::neg(t);
+        auto coef = [](int k) { return V::set1(Neg ? ((7 - k) % 2 ? T(1) : T(-1)) * LogPoly<float>::c[k] : LogPoly<float>::c[k]); };
+        R q = coef(0);
+        for (int k = 1; k < 8; ++k) q = V::fma(q, t, coef(k));
+        R r = V::fma(V::mul(t, t), q, t);
+        // float(ln2) is 1.9e-9 off: under 0.07 ULP of results in [0.4, 0.7).
+        return V::add(r, V::select(big, V::set1(Neg ? T(-0.693147180559945309) : T(0.693147180559945309)), V::set1(T(0))));
+    } else {
+        constexpr Domain LD = D == Domain::Full ? Domain::Full : Domain::PositiveNormal;
+        R m = V::add(one, x);
+        R r = V::add(log<V, LD>(m), V::div(V::sub(x, V::sub(m, one)), m));
+        if constexpr (D == Domain::Full) {
+            r = V::select(V::eq(m, V::set1(T(0))), V::set1(-std::numeric_limits<T>::infinity()), r);
+            r = V::select(V::eq(x, V::set1(std::numeric_limits<T>::infinity())), x, r);
+            r = V::select(V::eq(x, V::set1(T(0))), x, r);
+        }
+        return Neg ? V::neg(r) : r;
+    }
 }
 
 }  // namespace

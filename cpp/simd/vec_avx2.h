@@ -44,12 +44,14 @@ struct F32 {
     static bool any(mask m) { return _mm256_movemask_ps(m) != 0; }
     static reg select(mask m, reg a, reg b) { return _mm256_blendv_ps(b, a, m); }
 
-    static reg frexp1(reg x, reg& e) {
-        __m256i bits = _mm256_castps_si256(x);
-        __m256i biased = _mm256_and_si256(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(0xff));
-        e = _mm256_cvtepi32_ps(_mm256_sub_epi32(biased, _mm256_set1_epi32(127)));
-        __m256i mant = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)),
-                                       _mm256_set1_epi32(0x3f800000));
+    // frexp_p75 does not propagate NaN and needs normal inputs (log pre-scales subnormals and selects NaN).
+    static constexpr bool kNativeFrexp = false;
+    // x = m * 2^e with m in [0.75, 1.5), positive normal x: adding bits(1) - bits(0.75) carries into the
+    // exponent field exactly when the mantissa is >= 1.5.
+    static reg frexp_p75(reg x, reg& e) {
+        __m256i v = _mm256_add_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(0x00400000));
+        e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v, 23), _mm256_set1_epi32(127)));
+        __m256i mant = _mm256_add_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f400000));
         return _mm256_castsi256_ps(mant);
     }
     // 2^n for integral n in [-126, 127].
@@ -117,15 +119,16 @@ struct F64 {
     static bool any(mask m) { return _mm256_movemask_pd(m) != 0; }
     static reg select(mask m, reg a, reg b) { return _mm256_blendv_pd(b, a, m); }
 
-    static reg frexp1(reg x, reg& e) {
-        __m256i bits = _mm256_castpd_si256(x);
-        __m256i biased = _mm256_and_si256(_mm256_srli_epi64(bits, 52), _mm256_set1_epi64x(0x7ff));
+    static constexpr bool kNativeFrexp = false;
+    // As F32::frexp_p75.
+    static reg frexp_p75(reg x, reg& e) {
+        __m256i v = _mm256_add_epi64(_mm256_castpd_si256(x), _mm256_set1_epi64x(0x0008000000000000LL));
         // int64 -> double without AVX-512DQ: place the integer in the mantissa of 2^52.
         const __m256d two52 = _mm256_set1_pd(4503599627370496.0);
-        reg k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(biased, _mm256_castpd_si256(two52))), two52);
+        reg k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(v, 52), _mm256_castpd_si256(two52))), two52);
         e = _mm256_sub_pd(k, _mm256_set1_pd(1023.0));
-        __m256i mant = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffffLL)),
-                                       _mm256_set1_epi64x(0x3ff0000000000000LL));
+        __m256i mant = _mm256_add_epi64(_mm256_and_si256(v, _mm256_set1_epi64x(0x000fffffffffffffLL)),
+                                        _mm256_set1_epi64x(0x3fe8000000000000LL));
         return _mm256_castsi256_pd(mant);
     }
     // 2^n for integral n in [-1022, 1023]: n + 1023 lands in the low mantissa bits of 2^52 + n + 1023.

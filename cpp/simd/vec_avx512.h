@@ -43,9 +43,13 @@ struct F32 {
     static bool any(mask m) { return m != 0; }
     static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_ps(m, b, a); }
 
-    static reg frexp1(reg x, reg& e) {
-        e = _mm512_getexp_ps(x);
-        return _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+    // VGETMANT/VGETEXP handle subnormals and propagate NaN, so log needs no pre-scaling or NaN select.
+    static constexpr bool kNativeFrexp = true;
+    // x = m * 2^e with m in [0.75, 1.5): getexp(m) is -1 when getmant halved the mantissa, else 0.
+    static reg frexp_p75(reg x, reg& e) {
+        reg m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+        e = _mm512_sub_ps(_mm512_getexp_ps(x), _mm512_getexp_ps(m));
+        return m;
     }
     // VSCALEFPS rounds once, subnormal and overflowing results included.
     static reg ldexp(reg y, reg n) { return _mm512_scalef_ps(y, n); }
@@ -97,9 +101,13 @@ struct F64 {
     static bool any(mask m) { return m != 0; }
     static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_pd(m, b, a); }
 
-    static reg frexp1(reg x, reg& e) {
-        e = _mm512_getexp_pd(x);
-        return _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+    // VGETMANT/VGETEXP handle subnormals and propagate NaN, so log needs no pre-scaling or NaN select.
+    static constexpr bool kNativeFrexp = true;
+    // x = m * 2^e with m in [0.75, 1.5): getexp(m) is -1 when getmant halved the mantissa, else 0.
+    static reg frexp_p75(reg x, reg& e) {
+        reg m = _mm512_getmant_pd(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
+        e = _mm512_sub_pd(_mm512_getexp_pd(x), _mm512_getexp_pd(m));
+        return m;
     }
     static reg ldexp(reg y, reg n) { return _mm512_scalef_pd(y, n); }
 

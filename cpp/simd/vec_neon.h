@@ -56,11 +56,14 @@ struct F32 {
     static bool any(mask m) { return vmaxvq_u32(m) != 0; }
     static reg select(mask m, reg a, reg b) { return vbslq_f32(m, a, b); }
 
-    static reg frexp1(reg x, reg& e) {
-        uint32x4_t bits = vreinterpretq_u32_f32(x);
-        int32x4_t biased = vreinterpretq_s32_u32(vandq_u32(vshrq_n_u32(bits, 23), vdupq_n_u32(0xff)));
-        e = vcvtq_f32_s32(vsubq_s32(biased, vdupq_n_s32(127)));
-        uint32x4_t mant = vorrq_u32(vandq_u32(bits, vdupq_n_u32(0x007fffff)), vdupq_n_u32(0x3f800000));
+    // frexp_p75 does not propagate NaN and needs normal inputs (log pre-scales subnormals and selects NaN).
+    static constexpr bool kNativeFrexp = false;
+    // x = m * 2^e with m in [0.75, 1.5), positive normal x: adding bits(1) - bits(0.75) carries into the
+    // exponent field exactly when the mantissa is >= 1.5.
+    static reg frexp_p75(reg x, reg& e) {
+        uint32x4_t v = vaddq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x00400000));
+        e = vcvtq_f32_s32(vsubq_s32(vreinterpretq_s32_u32(vshrq_n_u32(v, 23)), vdupq_n_s32(127)));
+        uint32x4_t mant = vaddq_u32(vandq_u32(v, vdupq_n_u32(0x007fffff)), vdupq_n_u32(0x3f400000));
         return vreinterpretq_f32_u32(mant);
     }
     static reg pow2i(reg n) {
@@ -131,12 +134,12 @@ struct F64 {
     static bool any(mask m) { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
     static reg select(mask m, reg a, reg b) { return vbslq_f64(m, a, b); }
 
-    static reg frexp1(reg x, reg& e) {
-        uint64x2_t bits = vreinterpretq_u64_f64(x);
-        int64x2_t biased = vreinterpretq_s64_u64(vandq_u64(vshrq_n_u64(bits, 52), vdupq_n_u64(0x7ff)));
-        e = vcvtq_f64_s64(vsubq_s64(biased, vdupq_n_s64(1023)));
-        uint64x2_t mant = vorrq_u64(vandq_u64(bits, vdupq_n_u64(0x000fffffffffffffull)),
-                                    vdupq_n_u64(0x3ff0000000000000ull));
+    static constexpr bool kNativeFrexp = false;
+    // As F32::frexp_p75.
+    static reg frexp_p75(reg x, reg& e) {
+        uint64x2_t v = vaddq_u64(vreinterpretq_u64_f64(x), vdupq_n_u64(0x0008000000000000ull));
+        e = vcvtq_f64_s64(vsubq_s64(vreinterpretq_s64_u64(vshrq_n_u64(v, 52)), vdupq_n_s64(1023)));
+        uint64x2_t mant = vaddq_u64(vandq_u64(v, vdupq_n_u64(0x000fffffffffffffull)), vdupq_n_u64(0x3fe8000000000000ull));
         return vreinterpretq_f64_u64(mant);
     }
     static reg pow2i(reg n) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace fastbce::simd::scalar {
 
@@ -31,7 +32,12 @@ struct Vec {
     // lo > x ? lo : x, so a NaN x is returned unchanged (x86 max semantics, spelled out).
     static reg max_keep_nan(reg lo, reg x) { return lo > x ? lo : x; }
     static reg min_keep_nan(reg hi, reg x) { return hi < x ? hi : x; }
-    static reg round_even(reg x) { return std::nearbyint(x); }
+    // Round to nearest even by the 1.5 * 2^mant trick (the default rounding mode); |x| >= 2^mant is integral.
+    static reg round_even(reg x) {
+        const T big = sizeof(T) == 4 ? T(8388608.0) : T(4503599627370496.0), magic = T(1.5) * big;
+        if (!(std::fabs(x) < big)) return x;
+        return (x + magic) - magic;  // two roundings (no -ffast-math, no x87 on x86-64)
+    }
 
     static mask lt(reg a, reg b) { return a < b; }
     static mask le(reg a, reg b) { return a <= b; }
@@ -44,15 +50,34 @@ struct Vec {
     static bool any(mask m) { return m; }
     static reg select(mask m, reg a, reg b) { return m ? a : b; }
 
-    // x = m * 2^e with m in [1, 2), for positive normal x (other inputs: any value, fixed up by the caller).
-    static reg frexp1(reg x, reg& e) {
-        int k = 0;
-        T m = std::frexp(x, &k);
-        e = T(k - 1);
-        return m * T(2);
+    // Bit patterns, so the baseline needs no libm calls (std::frexp/ldexp/nearbyint are out-of-line on SSE2).
+    using U = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
+    static constexpr int kMant = sizeof(T) == 4 ? 23 : 52;
+    static constexpr int kBias = sizeof(T) == 4 ? 127 : 1023;
+    static U to_bits(T v) { U u; std::memcpy(&u, &v, sizeof u); return u; }
+    static T from_bits(U u) { T v; std::memcpy(&v, &u, sizeof v); return v; }
+
+    // frexp_p75 does not propagate NaN and needs normal inputs (log pre-scales subnormals and selects NaN).
+    static constexpr bool kNativeFrexp = false;
+    // x = m * 2^e with m in [0.75, 1.5), for positive normal x (other inputs: any value, fixed up by the caller).
+    static reg frexp_p75(reg x, reg& e) {
+        const U p75 = to_bits(T(0.75));
+        const U u = to_bits(x) - p75;  // the exponent field of u is e (mod 2^bits)
+        using S = typename std::make_signed<U>::type;
+        e = T(S(u) >> kMant);
+        return from_bits((u & ((U(1) << kMant) - 1)) + p75);
     }
     // y * 2^n for integral n, with a single rounding even when the result is subnormal.
-    static reg ldexp(reg y, reg n) { return n == n ? std::ldexp(y, int(n)) : n; }  // NaN n: no UB cast
+    static reg ldexp(reg y, reg n) {
+        if (!(n == n)) return n;
+        const T lo = T(1 - kBias), hi = T(kBias);
+        if (n >= lo && n <= hi) return y * pow2i(n);
+        // Split so each factor is a normal power of two; only the last product rounds.
+        T c = n < lo ? (n < T(3 * (1 - kBias)) ? T(3 * (1 - kBias)) : n) : (n > T(3 * kBias) ? T(3 * kBias) : n);
+        T h = round_even(c * T(0.5)), k = round_even((c - h) * T(0.5));
+        return y * pow2i(h) * pow2i(k) * pow2i(c - h - k);
+    }
+    static reg pow2i(reg n) { return from_bits(U(int64_t(n) + kBias) << kMant); }  // n in [1-bias, bias]
 
     // Float64 accumulator for sums of many lanes.
     using acc = double;

@@ -12,6 +12,9 @@
 #else
 #include <cpuid.h>
 #endif
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 #endif
 
 namespace fastbce {
@@ -55,7 +58,15 @@ struct X86Features {
         const bool osxsave = (r[2] >> 27) & 1, fma = (r[2] >> 12) & 1, avx = (r[2] >> 28) & 1;
         if (!osxsave || !avx || max_leaf < 7) return;
         const unsigned long long xcr = xcr0();
-        const bool os_ymm = (xcr & 0x6) == 0x6, os_zmm = (xcr & 0xe6) == 0xe6;
+        const bool os_ymm = (xcr & 0x6) == 0x6;
+#if defined(__APPLE__)
+        // macOS enables the AVX-512 state on a thread's first use, so XCR0 cannot tell; the kernel can.
+        int on = 0;
+        size_t len = sizeof(on);
+        const bool os_zmm = os_ymm && sysctlbyname("hw.optional.avx512f", &on, &len, nullptr, 0) == 0 && on;
+#else
+        const bool os_zmm = (xcr & 0xe6) == 0xe6;
+#endif
         cpuid(7, 0, r);
         const bool avx2 = (r[1] >> 5) & 1, avx512f = (r[1] >> 16) & 1, avx512dq = (r[1] >> 17) & 1;
         avx2_fma = os_ymm && avx2 && fma;

@@ -43,6 +43,38 @@ struct BceKernel {
             return logits ? from_logits(y, x) : from_probs(y, x);
         }
 
+        // The losses of U vectors at once, the mode fixed at compile time (the hot loops). Hard labels are
+        // decided per group: one log per element when every label of the U vectors is 0 or 1.
+        template <int U, bool Logits, bool Smooth>
+        void group(R (&y)[U], const R (&x)[U], R (&l)[U]) const {
+            using simd::Domain;
+            if (Smooth)
+                for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
+            if (Logits) {
+                for (int j = 0; j < U; ++j) l[j] = from_logits(y[j], x[j]);
+                return;
+            }
+            R p[U];
+            typename V::mask not_one[U];
+            for (int j = 0; j < U; ++j) {
+                p[j] = V::min_keep_nan(hi, V::max_keep_nan(eps, x[j]));
+                not_one[j] = V::neq(y[j], one);
+            }
+            // A label is soft when it is neither 1 nor 0 (NaN included).
+            auto soft = V::mask_and(not_one[0], V::neq(y[0], zero));
+            for (int j = 1; j < U; ++j) soft = V::mask_or(soft, V::mask_and(not_one[j], V::neq(y[j], zero)));
+            if (!V::any(soft)) {
+                for (int j = 0; j < U; ++j)  // p + eps for label 1, (1 - p) + eps for label 0
+                    l[j] = simd::log<V, Domain::PositiveNormal, true>(V::add(V::mask_sub(p[j], not_one[j], one, p[j]), eps));
+            } else {
+                for (int j = 0; j < U; ++j) {
+                    R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p[j], eps));
+                    R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p[j]), eps));
+                    l[j] = V::add(V::mul(y[j], la), V::mul(V::sub(one, y[j]), lb));
+                }
+            }
+        }
+
         // -(y*log(p+eps) + (1-y)*log(1-p+eps)) with p clipped to [eps, 1-eps]; NaN p or y stays NaN.
         // simd::log<..., true> is exactly -log, so the sums below round as tf_keras's -(y*la + (1-y)*lb).
         R from_probs(R y, R p) const {
@@ -101,36 +133,80 @@ struct BceKernel {
         }
     };
 
-    static double flat(const Problem<T>& p, int64_t begin, int64_t end) {
-        const Loss loss(p);
-        Sum sum;
-        for (int64_t i = begin; i < end; i += N) {
-            const int n = int(min64(N, end - i));
-            R v = n == N ? loss(V::load(p.y_true + i), V::load(p.y_pred + i))
-                         : loss(V::load_partial(p.y_true + i, n), V::load_partial(p.y_pred + i, n));
-            if (p.weight) v = V::mul(v, weights_at(p, i, n));
-            if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
-            if (p.out) {
-                if (n == N) V::store(p.out + i, v);
-                else V::store_partial(p.out + i, v, n);
-            }
-            sum.add(v);
-        }
-        return sum.total();
+    static constexpr int kUnroll = 2;  // vectors per group in the hot loops
+
+    // Calls F::template run<Logits, Smooth>(args...) for the problem's mode.
+    template <class F, class... A>
+    static double with_mode(const Problem<T>& p, A... a) {
+        const bool smooth = p.label_smoothing != T(0);
+        if (p.from_logits) return smooth ? F::template run<true, true>(p, a...) : F::template run<true, false>(p, a...);
+        return smooth ? F::template run<false, true>(p, a...) : F::template run<false, false>(p, a...);
     }
 
-    static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
-        const Loss loss(p);
-        const T* yt = p.y_true + row * p.reduced;
-        const T* yp = p.y_pred + row * p.reduced;
-        Sum sum;
-        int64_t i = begin;
-        for (; i + N <= end; i += N) sum.add(loss(V::load(yt + i), V::load(yp + i)));
-        if (i < end) {
-            const int n = int(end - i);
-            sum.add(V::keep_first(loss(V::load_partial(yt + i, n), V::load_partial(yp + i, n)), n));
+    struct Flat {
+        template <bool Logits, bool Smooth>
+        static double run(const Problem<T>& p, int64_t begin, int64_t end) {
+            const Loss loss(p);
+            Sum sum;
+            int64_t i = begin;
+            if (!p.weight) {  // the common case: no per-vector weight gather
+                for (; i + kUnroll * N <= end; i += kUnroll * N) {
+                    R y[kUnroll], x[kUnroll], l[kUnroll];
+                    for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
+                    loss.template group<kUnroll, Logits, Smooth>(y, x, l);
+                    for (int j = 0; j < kUnroll; ++j) {
+                        if (p.out) V::store(p.out + i + j * N, l[j]);
+                        sum.add(l[j]);
+                    }
+                }
+            }
+            for (; i < end; i += N) {
+                const int n = int(min64(N, end - i));
+                R y[1] = {n == N ? V::load(p.y_true + i) : V::load_partial(p.y_true + i, n)};
+                R x[1] = {n == N ? V::load(p.y_pred + i) : V::load_partial(p.y_pred + i, n)};
+                R l[1];
+                loss.template group<1, Logits, Smooth>(y, x, l);
+                R v = l[0];
+                if (p.weight) v = V::mul(v, weights_at(p, i, n));
+                if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
+                if (p.out) {
+                    if (n == N) V::store(p.out + i, v);
+                    else V::store_partial(p.out + i, v, n);
+                }
+                sum.add(v);
+            }
+            return sum.total();
         }
-        return sum.total();
+    };
+    static double flat(const Problem<T>& p, int64_t begin, int64_t end) { return with_mode<Flat>(p, begin, end); }
+
+    struct RowPiece {
+        template <bool Logits, bool Smooth>
+        static double run(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
+            const Loss loss(p);
+            const T* yt = p.y_true + row * p.reduced;
+            const T* yp = p.y_pred + row * p.reduced;
+            Sum sum;
+            int64_t i = begin;
+            for (; i + kUnroll * N <= end; i += kUnroll * N) {
+                R y[kUnroll], x[kUnroll], l[kUnroll];
+                for (int j = 0; j < kUnroll; ++j) y[j] = V::load(yt + i + j * N), x[j] = V::load(yp + i + j * N);
+                loss.template group<kUnroll, Logits, Smooth>(y, x, l);
+                for (int j = 0; j < kUnroll; ++j) sum.add(l[j]);
+            }
+            for (; i < end; i += N) {
+                const int n = int(min64(N, end - i));
+                R y[1] = {n == N ? V::load(yt + i) : V::load_partial(yt + i, n)};
+                R x[1] = {n == N ? V::load(yp + i) : V::load_partial(yp + i, n)};
+                R l[1];
+                loss.template group<1, Logits, Smooth>(y, x, l);
+                sum.add(n == N ? l[0] : V::keep_first(l[0], n));
+            }
+            return sum.total();
+        }
+    };
+    static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
+        return with_mode<RowPiece>(p, row, begin, end);
     }
 
     static double rows(const Problem<T>& p, int64_t begin, int64_t end) {

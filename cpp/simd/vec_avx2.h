@@ -43,11 +43,14 @@ struct F32 {
     static bool all(mask m) { return _mm256_movemask_ps(m) == 0xff; }
     static bool any(mask m) { return _mm256_movemask_ps(m) != 0; }
     static reg select(mask m, reg a, reg b) { return _mm256_blendv_ps(b, a, m); }
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return select(m, sub(a, b), src); }  // m ? a - b : src
 
     // frexp_p75 does not propagate NaN and needs normal inputs (log pre-scales subnormals and selects NaN).
     static constexpr bool kNativeFrexp = false;
+    static constexpr bool kFma = true;  // fma() rounds once
     // x = m * 2^e with m in [0.75, 1.5), positive normal x: adding bits(1) - bits(0.75) carries into the
     // exponent field exactly when the mantissa is >= 1.5.
+    template <bool Normal = false>  // Normal: x is known to be positive normal (no difference here)
     static reg frexp_p75(reg x, reg& e) {
         __m256i v = _mm256_add_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(0x00400000));
         e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v, 23), _mm256_set1_epi32(127)));
@@ -118,9 +121,12 @@ struct F64 {
     static bool all(mask m) { return _mm256_movemask_pd(m) == 0xf; }
     static bool any(mask m) { return _mm256_movemask_pd(m) != 0; }
     static reg select(mask m, reg a, reg b) { return _mm256_blendv_pd(b, a, m); }
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return select(m, sub(a, b), src); }  // m ? a - b : src
 
     static constexpr bool kNativeFrexp = false;
+    static constexpr bool kFma = true;  // fma() rounds once
     // As F32::frexp_p75.
+    template <bool Normal = false>  // Normal: x is known to be positive normal (no difference here)
     static reg frexp_p75(reg x, reg& e) {
         __m256i v = _mm256_add_epi64(_mm256_castpd_si256(x), _mm256_set1_epi64x(0x0008000000000000LL));
         // int64 -> double without AVX-512DQ: place the integer in the mantissa of 2^52.

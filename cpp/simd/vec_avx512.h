@@ -37,18 +37,26 @@ struct F32 {
     static mask gt(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
     static mask eq(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
     static mask neq(reg a, reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ); }
-    static mask mask_or(mask a, mask b) { return mask(a | b); }
-    static mask mask_and(mask a, mask b) { return mask(a & b); }
-    static bool all(mask m) { return m == 0xffff; }
+    static mask mask_or(mask a, mask b) { return _kor_mask16(a, b); }
+    static mask mask_and(mask a, mask b) { return _kand_mask16(a, b); }
+    static bool all(mask m) { return _kortestc_mask16_u8(m, m); }  // KORTESTW: no trip through a GPR
     static bool any(mask m) { return m != 0; }
     static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_ps(m, b, a); }
+    // m ? a - b : src, one masked VSUBPS.
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return _mm512_mask_sub_ps(src, m, a, b); }
 
     // VGETMANT/VGETEXP handle subnormals and propagate NaN, so log needs no pre-scaling or NaN select.
     static constexpr bool kNativeFrexp = true;
+    static constexpr bool kFma = true;  // fma() rounds once
     // x = m * 2^e with m in [0.75, 1.5): getexp(m) is -1 when getmant halved the mantissa, else 0.
+    // Normal: x positive normal below 2^127: e = getexp(x * fl(4/3)), one op fewer; fl(4/3) > 4/3
+    // and M * fl(4/3) < 2 for the largest mantissa M below 1.5, so the carry happens exactly at M = 1.5
+    // (checked exhaustively over every float32 mantissa).
+    template <bool Normal = false>
     static reg frexp_p75(reg x, reg& e) {
         reg m = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
-        e = _mm512_sub_ps(_mm512_getexp_ps(x), _mm512_getexp_ps(m));
+        if (Normal) e = _mm512_getexp_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.33333337306976318359375f)));
+        else e = _mm512_sub_ps(_mm512_getexp_ps(x), _mm512_getexp_ps(m));
         return m;
     }
     // VSCALEFPS rounds once, subnormal and overflowing results included.
@@ -100,13 +108,17 @@ struct F64 {
     static bool all(mask m) { return m == 0xff; }
     static bool any(mask m) { return m != 0; }
     static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_pd(m, b, a); }
+    // m ? a - b : src, one masked VSUBPD.
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return _mm512_mask_sub_pd(src, m, a, b); }
 
     // VGETMANT/VGETEXP handle subnormals and propagate NaN, so log needs no pre-scaling or NaN select.
     static constexpr bool kNativeFrexp = true;
+    static constexpr bool kFma = true;  // fma() rounds once
     // x = m * 2^e with m in [0.75, 1.5): getexp(m) is -1 when getmant halved the mantissa, else 0.
+    template <bool Normal = false>
     static reg frexp_p75(reg x, reg& e) {
         reg m = _mm512_getmant_pd(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
-        e = _mm512_sub_pd(_mm512_getexp_pd(x), _mm512_getexp_pd(m));
+        e = _mm512_sub_pd(_mm512_getexp_pd(x), _mm512_getexp_pd(m));  // fl64(4/3) < 4/3: no shortcut
         return m;
     }
     static reg ldexp(reg y, reg n) { return _mm512_scalef_pd(y, n); }

@@ -55,11 +55,14 @@ struct F32 {
     static bool all(mask m) { return vminvq_u32(m) == 0xffffffffu; }
     static bool any(mask m) { return vmaxvq_u32(m) != 0; }
     static reg select(mask m, reg a, reg b) { return vbslq_f32(m, a, b); }
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return select(m, sub(a, b), src); }  // m ? a - b : src
 
     // frexp_p75 does not propagate NaN and needs normal inputs (log pre-scales subnormals and selects NaN).
     static constexpr bool kNativeFrexp = false;
+    static constexpr bool kFma = true;  // fma() rounds once
     // x = m * 2^e with m in [0.75, 1.5), positive normal x: adding bits(1) - bits(0.75) carries into the
     // exponent field exactly when the mantissa is >= 1.5.
+    template <bool Normal = false>  // Normal: x is known to be positive normal (no difference here)
     static reg frexp_p75(reg x, reg& e) {
         uint32x4_t v = vaddq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x00400000));
         e = vcvtq_f32_s32(vsubq_s32(vreinterpretq_s32_u32(vshrq_n_u32(v, 23)), vdupq_n_s32(127)));
@@ -133,9 +136,12 @@ struct F64 {
     static bool all(mask m) { return vminvq_u32(vreinterpretq_u32_u64(m)) == 0xffffffffu; }
     static bool any(mask m) { return vmaxvq_u32(vreinterpretq_u32_u64(m)) != 0; }
     static reg select(mask m, reg a, reg b) { return vbslq_f64(m, a, b); }
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return select(m, sub(a, b), src); }  // m ? a - b : src
 
     static constexpr bool kNativeFrexp = false;
+    static constexpr bool kFma = true;  // fma() rounds once
     // As F32::frexp_p75.
+    template <bool Normal = false>  // Normal: x is known to be positive normal (no difference here)
     static reg frexp_p75(reg x, reg& e) {
         uint64x2_t v = vaddq_u64(vreinterpretq_u64_f64(x), vdupq_n_u64(0x0008000000000000ull));
         e = vcvtq_f64_s64(vsubq_s64(vreinterpretq_s64_u64(vshrq_n_u64(v, 52)), vdupq_n_s64(1023)));

@@ -49,6 +49,7 @@ struct Vec {
     static bool all(mask m) { return m; }
     static bool any(mask m) { return m; }
     static reg select(mask m, reg a, reg b) { return m ? a : b; }
+    static reg mask_sub(reg src, mask m, reg a, reg b) { return select(m, sub(a, b), src); }  // m ? a - b : src
 
     // Bit patterns, so the baseline needs no libm calls (std::frexp/ldexp/nearbyint are out-of-line on SSE2).
     using U = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
@@ -59,7 +60,9 @@ struct Vec {
 
     // frexp_p75 does not propagate NaN and needs normal inputs (log pre-scales subnormals and selects NaN).
     static constexpr bool kNativeFrexp = false;
+    static constexpr bool kFma = false;  // fma() rounds once
     // x = m * 2^e with m in [0.75, 1.5), for positive normal x (other inputs: any value, fixed up by the caller).
+    template <bool Normal = false>  // Normal: x is known to be positive normal (no difference here)
     static reg frexp_p75(reg x, reg& e) {
         const U p75 = to_bits(T(0.75));
         const U u = to_bits(x) - p75;  // the exponent field of u is e (mod 2^bits)

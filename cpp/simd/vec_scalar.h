@@ -30,7 +30,7 @@ struct Vec {
     static reg abs(reg a) { return std::fabs(a); }
     static reg neg(reg a) { return -a; }
     // lo > x ? lo : x, so a NaN x is returned unchanged (x86 max semantics, spelled out).
-    static reg max_keep_nan(reg lo, reg x) { return lo > x ? lo : x; }
+    static reg max_keep_nan(reg lo, reg x) { return lo > x ? lo : x; }  // MAXSS/MAXSD, no branch
     static reg min_keep_nan(reg hi, reg x) { return hi < x ? hi : x; }
     // Round to nearest even by the 1.5 * 2^mant trick (the default rounding mode); |x| >= 2^mant is integral.
     static reg round_even(reg x) {
@@ -44,11 +44,15 @@ struct Vec {
     static mask gt(reg a, reg b) { return a > b; }
     static mask eq(reg a, reg b) { return a == b; }
     static mask neq(reg a, reg b) { return a != b; }
-    static mask mask_or(mask a, mask b) { return a || b; }
-    static mask mask_and(mask a, mask b) { return a && b; }
+    static mask mask_or(mask a, mask b) { return a | b; }  // no short-circuit branch
+    static mask mask_and(mask a, mask b) { return a & b; }
     static bool all(mask m) { return m; }
     static bool any(mask m) { return m; }
-    static reg select(mask m, reg a, reg b) { return m ? a : b; }
+    // Branch-free: random labels and probabilities would make a branch mispredict half the time.
+    static reg select(mask m, reg a, reg b) {
+        const U k = U(0) - U(m);
+        return from_bits((to_bits(a) & k) | (to_bits(b) & ~k));
+    }
     static reg mask_sub(reg src, mask m, reg a, reg b) { return select(m, sub(a, b), src); }  // m ? a - b : src
 
     // Bit patterns, so the baseline needs no libm calls (std::frexp/ldexp/nearbyint are out-of-line on SSE2).

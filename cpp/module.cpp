@@ -128,7 +128,60 @@ void set_result_types(py::object f32, py::object f64, py::object array) {
     if (!g_results) g_results = new ResultTypes{std::move(f32), std::move(f64), std::move(array)};
 }
 
-py::object fast_call(py::handle y_true, py::handle y_pred, int mode, bool from_logits, double label_smoothing) {
+// Weight forms the fast path takes: none, an exact Python float (tf converts it to float32 first), or an
+// exact ndarray of the inputs' dtype with one weight per batch entry (shape [B], B = inputs' first dim > 1).
+struct FastWeight {
+    bool ok = true;
+    double scalar = 1.0;
+    const void* data = nullptr;  // per-batch weights
+    int64_t len = 0;
+};
+
+FastWeight fast_weight(py::handle w, int num, const py::detail::PyArray_Proxy* inputs) {
+    FastWeight fw;
+    if (w.is_none()) return fw;
+    if (PyFloat_CheckExact(w.ptr())) {
+        fw.scalar = double(float(PyFloat_AS_DOUBLE(w.ptr())));
+        fw.len = 1;
+        return fw;
+    }
+    auto& api = py::detail::npy_api::get();
+    fw.ok = false;
+    if (Py_TYPE(w.ptr()) != reinterpret_cast<PyTypeObject*>(api.PyArray_Type_)) return fw;
+    auto* a = py::detail::array_proxy(w.ptr());
+    auto* d = py::detail::array_descriptor_proxy(a->descr);
+    if (d->type_num != num || d->byteorder == '>' || (a->flags & kSafeFlags) != kSafeFlags || a->nd != 1 ||
+        inputs->nd < 2 || a->dimensions[0] != inputs->dimensions[0] || a->dimensions[0] < 2)
+        return fw;
+    fw.ok = true;
+    fw.data = a->data;
+    fw.len = a->dimensions[0];
+    return fw;
+}
+
+template <class T>
+double fast_run(const py::detail::PyArray_Proxy* t, const py::detail::PyArray_Proxy* p, const FastWeight& w,
+                int64_t outer, bool from_logits, double label_smoothing, void* out) {
+    const T scalar_weight = T(w.scalar);
+    Problem<T> pr{reinterpret_cast<const T*>(t->data), reinterpret_cast<const T*>(p->data), nullptr, 0, 1,
+                  outer, p->dimensions[p->nd - 1], 1, from_logits, T(label_smoothing), static_cast<T*>(out)};
+    if (w.data) {
+        pr.weight = static_cast<const T*>(w.data);
+        pr.weight_len = w.len;
+        pr.weight_repeat = outer / w.len;
+    } else if (w.len == 1) {
+        pr.weight = &scalar_weight;
+        pr.weight_len = 1;
+    }
+    py::gil_scoped_release release;
+    return fastbce::run_bce(pr);
+}
+
+// The common call, decided without NumPy temporaries: exact ndarrays of one native float dtype and one
+// shape, C-contiguous and aligned, rank >= 1, no empty axis, loss over the last axis, a FastWeight.
+// Returns the finished result (Python's result types), or None to send the call down the general path.
+py::object fast_call(py::handle y_true, py::handle y_pred, py::handle sample_weight, int mode, bool from_logits,
+                     double label_smoothing) {
     auto& api = py::detail::npy_api::get();
     PyTypeObject* ndarray = reinterpret_cast<PyTypeObject*>(api.PyArray_Type_);
     if (!g_results || Py_TYPE(y_true.ptr()) != ndarray || Py_TYPE(y_pred.ptr()) != ndarray) return py::none();
@@ -148,18 +201,12 @@ py::object fast_call(py::handle y_true, py::handle y_pred, int mode, bool from_l
         if (t->dimensions[d] != p->dimensions[d] || p->dimensions[d] == 0) return py::none();
         if (d + 1 < p->nd) outer *= p->dimensions[d];
     }
-    const int64_t reduced = p->dimensions[p->nd - 1];
+    const FastWeight weight = fast_weight(sample_weight, num, p);
+    if (!weight.ok) return py::none();
     const bool single = num == f32;
     auto run = [&](void* out) {
-        py::gil_scoped_release release;
-        if (single) {
-            Problem<float> pr{reinterpret_cast<const float*>(t->data), reinterpret_cast<const float*>(p->data), nullptr, 0, 1,
-                              outer, reduced, 1, from_logits, float(label_smoothing), static_cast<float*>(out)};
-            return fastbce::run_bce(pr);
-        }
-        Problem<double> pr{reinterpret_cast<const double*>(t->data), reinterpret_cast<const double*>(p->data), nullptr, 0, 1,
-                           outer, reduced, 1, from_logits, label_smoothing, static_cast<double*>(out)};
-        return fastbce::run_bce(pr);
+        return single ? fast_run<float>(t, p, weight, outer, from_logits, label_smoothing, out)
+                      : fast_run<double>(t, p, weight, outer, from_logits, label_smoothing, out);
     };
     const py::object& scalar_type = single ? g_results->f32 : g_results->f64;
     if (mode != 0) {  // 1: sum, 2: sum over batch size
@@ -187,8 +234,8 @@ PYBIND11_MODULE(_core, m) {
     m.def("bce", &bce, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"), py::arg("outer"),
           py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("from_logits"),
           py::arg("label_smoothing"));
-    m.def("fast_call", &fast_call, py::arg("y_true"), py::arg("y_pred"), py::arg("mode"), py::arg("from_logits"),
-          py::arg("label_smoothing"));
+    m.def("fast_call", &fast_call, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"), py::arg("mode"),
+          py::arg("from_logits"), py::arg("label_smoothing"));
     m.def("set_result_types", &set_result_types, py::arg("f32"), py::arg("f64"), py::arg("array"));
     m.def("math", &math, py::arg("func"), py::arg("x"));
     m.def("isa", [] { return std::string(fastbce::active_table().name); });

@@ -50,10 +50,12 @@ def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
 
 def fast_call(
-    y_true: object, y_pred: object, mode: int, from_logits: bool, label_smoothing: float
+    y_true: object, y_pred: object, sample_weight: object, mode: int, from_logits: bool, label_smoothing: float
 ) -> Optional[object]:
     """The common call in one step: exact ndarrays of one native float32/float64 dtype and one shape,
-    C-contiguous and aligned, rank >= 1 with no zero-length axis, loss over the last axis, no weight.
+    C-contiguous and aligned, rank >= 1 with no zero-length axis, loss over the last axis; ``sample_weight``
+    None, a Python float (rounded to float32 first, as tf converts it) or an exact C-contiguous ndarray of
+    the same dtype and shape ``[B]`` (B = the inputs' first dimension, B > 1, rank >= 2).
     ``mode``: 0 none, 1 sum, 2 sum over batch size. Returns the finished result (the types given to
     :func:`set_result_types`), or None when the inputs need the general path."""
 

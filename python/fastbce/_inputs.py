@@ -87,9 +87,10 @@ def compute(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, m
     float / int by the caller (``losses``).
     """
     # Fast path, decided in C++ without temporaries: exact ndarrays of one native float32/float64
-    # dtype and shape, C-contiguous and aligned, no empty axis, axis -1, no weight (None otherwise).
-    if sample_weight is None and axis == -1:
-        result = _fast_call(y_true, y_pred, mode, from_logits, label_smoothing)
+    # dtype and shape, C-contiguous and aligned, no empty axis, axis -1, and no weight, a Python float
+    # or a [batch] weight of the same dtype (anything else returns None: the general path).
+    if axis == -1:
+        result = _fast_call(y_true, y_pred, sample_weight, mode, from_logits, label_smoothing)
         if result is not None:
             return result
     return _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode)

@@ -99,28 +99,37 @@ inline typename V::reg log(typename V::reg x) {
 //   evaluated as one Horner chain; exp(x) = 2^n * exp(r) (V::ldexp, one rounding).
 // float64: degree-13 Taylor on |r| <= ln2/2, <= 1 ULP.
 // Range: overflows to inf above 88.72 (709.78), subnormal results down to -103.97 (-745.13), then 0.
-// Domain::NonPositive skips the upper clamp.
-template <class V, Domain D = Domain::Full>
+// Domain::NonPositive skips the upper clamp. NegArg: returns exp(-x), bitwise the same as exp applied to -x
+// (the reduction computes -r and the Horner coefficients of odd degree change sign), without the negation.
+template <class V, Domain D = Domain::Full, bool NegArg = false>
 inline typename V::reg exp(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     constexpr bool f32 = sizeof(T) == 4;
+    constexpr T sg = NegArg ? T(-1) : T(1);  // r = sg * s below
     // Clamp (NaN kept) so that n stays within what V::ldexp scales exactly.
-    R xc = V::max_keep_nan(V::set1(f32 ? T(-104.0) : T(-746.0)), x);
-    if constexpr (D != Domain::NonPositive) xc = V::min_keep_nan(V::set1(f32 ? T(89.0) : T(710.0)), xc);
-    R n = V::round_even(V::mul(xc, V::set1(T(1.44269504088896340736))));
+    R xc = NegArg ? V::min_keep_nan(V::set1(f32 ? T(104.0) : T(746.0)), x)
+                  : V::max_keep_nan(V::set1(f32 ? T(-104.0) : T(-746.0)), x);
+    if constexpr (D != Domain::NonPositive) {
+        xc = NegArg ? V::max_keep_nan(V::set1(f32 ? T(-89.0) : T(-710.0)), xc)
+                    : V::min_keep_nan(V::set1(f32 ? T(89.0) : T(710.0)), xc);
+    }
+    R n = V::round_even(V::mul(xc, V::set1(sg * T(1.44269504088896340736))));
     R r, y;
     if constexpr (f32) {
-        r = V::fma(n, V::set1(-0.693359375f), xc);
-        r = V::fma(n, V::set1(2.12194440e-4f), r);
-        R p = V::set1(1.3814611593261361e-3f);
-        p = V::fma(p, r, V::set1(8.368710055947304e-3f));
-        p = V::fma(p, r, V::set1(4.166838899254799e-2f));
-        p = V::fma(p, r, V::set1(1.666652113199234e-1f));
-        p = V::fma(p, r, V::set1(4.999999403953552e-1f));
-        p = V::fma(p, r, V::set1(1.0f));
+        // s = sg * (x - n*ln2): exactly r for exp(x), exactly -r for exp(-x).
+        r = V::fma(n, V::set1(sg * -0.693359375f), xc);
+        r = V::fma(n, V::set1(sg * 2.12194440e-4f), r);
+        auto c = [](float v, int degree) { return V::set1(NegArg && degree % 2 ? -v : v); };
+        R p = c(1.3814611593261361e-3f, 6);
+        p = V::fma(p, r, c(8.368710055947304e-3f, 5));
+        p = V::fma(p, r, c(4.166838899254799e-2f, 4));
+        p = V::fma(p, r, c(1.666652113199234e-1f, 3));
+        p = V::fma(p, r, c(4.999999403953552e-1f, 2));
+        p = V::fma(p, r, c(1.0f, 1));
         y = V::fma(p, r, V::set1(1.0f));
     } else {
+        if constexpr (NegArg) xc = V::neg(xc);  // float64: plain negation (n is already that of -x)
         r = V::fma(n, V::set1(-6.93147180369123816490e-01), xc);
         r = V::fma(n, V::set1(-1.90821492927058770002e-10), r);
         // 1/k! for k = 13 .. 2

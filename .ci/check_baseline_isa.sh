@@ -39,6 +39,7 @@ if ! cmake --version >/dev/null 2>&1; then
 fi
 
 BUILD="$WORK/build"
+rm -rf "$BUILD"  # always from scratch: a cache from another checkout would be refused (or worse, reused)
 # CMAKE_STRIP=true: pybind11_add_module strips local symbols after linking; keep them so that every
 # function in the .so can be named (stripping removes symbols, not code).
 "$CMAKE" -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$PY" \

@@ -1,7 +1,6 @@
 // The fused loss loops, written once over a vector type V (cpp/simd/vec_*.h) and instantiated per target.
-// Element loss in the input dtype exactly as tf_keras computes it; sums in float lanes flushed into
-// float64 every kFlush vectors (so a long sum keeps float64 accuracy); per-sample values via
-// sample_value (kernel_table.h).
+// Element loss in the input dtype exactly as tf_keras computes it; sums as short float trees added into
+// float64 lanes (see Sum); per-sample values via sample_value (kernel_table.h).
 #pragma once
 #include <cstdint>
 #include <limits>
@@ -22,8 +21,7 @@ struct BceKernel {
     using T = typename V::T;
     using R = typename V::reg;
     static constexpr int N = V::N;
-    static constexpr int kFlush = 64;        // vectors summed in T before the partial goes to float64
-    static constexpr int64_t kTile = 512;    // inner positions one strided pass keeps in L1
+    static constexpr int64_t kTile = 512;    // inner positions one strided pass keeps in L1 (<= kFinishMax)
 
     struct Loss {
         R eps, hi, one, zero, ls_scale, ls_shift;
@@ -113,22 +111,27 @@ struct BceKernel {
         return V::load(buf);
     }
 
-    // Float lanes, flushed to float64 every kFlush vectors.
+    // A running sum: each block (the losses of one group of vectors) is summed as a float tree, two blocks
+    // are added in float, and the result goes into float64 lanes. No rounding error is carried along a
+    // chain of float additions, so a sum of 1e8 equal losses is as exact as a sum of random ones.
     struct Sum {
         typename V::acc wide = V::acc_zero();
-        R lanes = V::set1(T(0));
-        int count = 0;
-        void add(R v) {
-            lanes = V::add(lanes, v);
-            if (++count == kFlush) flush();
+        R pending = V::set1(T(0));
+        bool half = false;
+        template <int U>
+        void add_group(const R (&l)[U]) {
+            static_assert(U == 1 || U == 2 || U == 4, "tree sums of 1, 2 or 4 vectors");
+            if constexpr (U == 1) add_block(l[0]);
+            else if constexpr (U == 2) add_block(V::add(l[0], l[1]));
+            else add_block(V::add(V::add(l[0], l[1]), V::add(l[2], l[3])));
         }
-        void flush() {
-            wide = V::acc_add(wide, lanes);
-            lanes = V::set1(T(0));
-            count = 0;
+        void add_block(R v) {
+            if (half) wide = V::acc_add(wide, V::add(pending, v));
+            else pending = v;
+            half = !half;
         }
         double total() {
-            flush();
+            if (half) wide = V::acc_add(wide, pending), half = false;
             return V::acc_sum(wide);
         }
     };
@@ -156,10 +159,9 @@ struct BceKernel {
                     R y[kUnroll], x[kUnroll], l[kUnroll];
                     for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
                     loss.template group<kUnroll, Logits, Smooth>(y, x, l);
-                    for (int j = 0; j < kUnroll; ++j) {
-                        if (p.out) V::store(p.out + i + j * N, l[j]);
-                        sum.add(l[j]);
-                    }
+                    if (p.out)
+                        for (int j = 0; j < kUnroll; ++j) V::store(p.out + i + j * N, l[j]);
+                    sum.add_group(l);
                 }
             }
             for (; i < end; i += N) {
@@ -175,51 +177,118 @@ struct BceKernel {
                     if (n == N) V::store(p.out + i, v);
                     else V::store_partial(p.out + i, v, n);
                 }
-                sum.add(v);
+                sum.add_block(v);
             }
             return sum.total();
         }
     };
     static double flat(const Problem<T>& p, int64_t begin, int64_t end) { return with_mode<Flat>(p, begin, end); }
 
+    // Unweighted loss sum of elements [begin, end) of the rows yt/yp.
+    template <bool Logits, bool Smooth>
+    static double row_sum(const Loss& loss, const T* yt, const T* yp, int64_t begin, int64_t end) {
+        Sum sum;
+        int64_t i = begin;
+        for (; i + kUnroll * N <= end; i += kUnroll * N) {
+            R y[kUnroll], x[kUnroll], l[kUnroll];
+            for (int j = 0; j < kUnroll; ++j) y[j] = V::load(yt + i + j * N), x[j] = V::load(yp + i + j * N);
+            loss.template group<kUnroll, Logits, Smooth>(y, x, l);
+            sum.add_group(l);
+        }
+        for (; i < end; i += N) {
+            const int n = int(min64(N, end - i));
+            R y[1] = {n == N ? V::load(yt + i) : V::load_partial(yt + i, n)};
+            R x[1] = {n == N ? V::load(yp + i) : V::load_partial(yp + i, n)};
+            R l[1];
+            loss.template group<1, Logits, Smooth>(y, x, l);
+            sum.add_block(n == N ? l[0] : V::keep_first(l[0], n));
+        }
+        return sum.total();
+    }
+
     struct RowPiece {
         template <bool Logits, bool Smooth>
         static double run(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
-            const Loss loss(p);
-            const T* yt = p.y_true + row * p.reduced;
-            const T* yp = p.y_pred + row * p.reduced;
-            Sum sum;
-            int64_t i = begin;
-            for (; i + kUnroll * N <= end; i += kUnroll * N) {
-                R y[kUnroll], x[kUnroll], l[kUnroll];
-                for (int j = 0; j < kUnroll; ++j) y[j] = V::load(yt + i + j * N), x[j] = V::load(yp + i + j * N);
-                loss.template group<kUnroll, Logits, Smooth>(y, x, l);
-                for (int j = 0; j < kUnroll; ++j) sum.add(l[j]);
-            }
-            for (; i < end; i += N) {
-                const int n = int(min64(N, end - i));
-                R y[1] = {n == N ? V::load(yt + i) : V::load_partial(yt + i, n)};
-                R x[1] = {n == N ? V::load(yp + i) : V::load_partial(yp + i, n)};
-                R l[1];
-                loss.template group<1, Logits, Smooth>(y, x, l);
-                sum.add(n == N ? l[0] : V::keep_first(l[0], n));
-            }
-            return sum.total();
+            return row_sum<Logits, Smooth>(Loss(p), p.y_true + row * p.reduced, p.y_pred + row * p.reduced, begin, end);
         }
     };
     static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
         return with_mode<RowPiece>(p, row, begin, end);
     }
 
-    static double rows(const Problem<T>& p, int64_t begin, int64_t end) {
-        double total = 0.0;
-        for (int64_t row = begin; row < end; ++row) {
-            const T v = sample_value(p, row_piece(p, row, 0, p.reduced), row);
-            if (p.out) p.out[row] = v;
-            total += double(v);
+    // Per-sample values of samples [s0, s0 + count) (count <= kFinishMax) from their loss sums, as
+    // sample_value forms them: stored to p.out, and their float64 total. The loops are plain so the compiler
+    // vectorises the divisions; the total goes through Sum like every other sum.
+    static constexpr int64_t kFinishMax = 512;
+    static double finish_samples(const Problem<T>& p, int64_t s0, int64_t count, const double* sums) {
+        alignas(64) T vals[kFinishMax];
+        const double len = double(p.reduced);
+        if (!p.weight) {
+            for (int64_t k = 0; k < count; ++k) vals[k] = T(sums[k] / len);
+        } else if (p.weight_len == 1) {
+            const T w = p.weight[0];
+            for (int64_t k = 0; k < count; ++k) vals[k] = T(T(sums[k] / len) * w);
+        } else if (p.weight_repeat == 1) {
+            const T* w = p.weight + s0;
+            for (int64_t k = 0; k < count; ++k) vals[k] = T(T(sums[k] / len) * w[k]);
+        } else {
+            for (int64_t k = 0; k < count; ++k) vals[k] = sample_value(p, sums[k], s0 + k);
         }
-        return total;
+        if (p.out)
+            for (int64_t k = 0; k < count; ++k) p.out[s0 + k] = vals[k];
+        Sum sum;
+        for (int64_t k = 0; k < count; k += N) {
+            const int n = int(min64(N, count - k));
+            sum.add_block(n == N ? V::load(vals + k) : V::keep_first(V::load_partial(vals + k, n), n));
+        }
+        return sum.total();
     }
+
+    // Rows per batch of the rows path, and elements per loss buffer of its short-row branch.
+    static constexpr int64_t kRowBatch = kFinishMax;
+    static constexpr int64_t kRowBuffer = 1024;
+
+    struct Rows {
+        template <bool Logits, bool Smooth>
+        static double run(const Problem<T>& p, int64_t begin, int64_t end) {
+            const Loss loss(p);
+            const int64_t len = p.reduced;
+            double sums[kRowBatch];
+            double total = 0.0;
+            // Rows shorter than half a vector: the losses of many rows per vector go to a buffer first.
+            const bool short_rows = 2 * len <= N && len <= kRowBuffer;
+            alignas(64) T buf[kRowBuffer];
+            const int64_t batch = short_rows ? min64(kRowBatch, kRowBuffer / len) : kRowBatch;
+            for (int64_t r0 = begin; r0 < end; r0 += batch) {
+                const int64_t rows = min64(batch, end - r0);
+                if (!short_rows) {
+                    for (int64_t k = 0; k < rows; ++k) {
+                        const int64_t row = r0 + k;
+                        sums[k] = row_sum<Logits, Smooth>(loss, p.y_true + row * len, p.y_pred + row * len, 0, len);
+                    }
+                } else {
+                    const int64_t e0 = r0 * len, count = rows * len;
+                    for (int64_t i = 0; i < count; i += N) {
+                        const int n = int(min64(N, count - i));
+                        R y[1] = {n == N ? V::load(p.y_true + e0 + i) : V::load_partial(p.y_true + e0 + i, n)};
+                        R x[1] = {n == N ? V::load(p.y_pred + e0 + i) : V::load_partial(p.y_pred + e0 + i, n)};
+                        R l[1];
+                        loss.template group<1, Logits, Smooth>(y, x, l);
+                        if (n == N) V::store(buf + i, l[0]);
+                        else V::store_partial(buf + i, l[0], n);
+                    }
+                    for (int64_t k = 0; k < rows; ++k) {
+                        double sum = 0.0;
+                        for (int64_t j = 0; j < len; ++j) sum += double(buf[k * len + j]);
+                        sums[k] = sum;
+                    }
+                }
+                total += finish_samples(p, r0, rows, sums);
+            }
+            return total;
+        }
+    };
+    static double rows(const Problem<T>& p, int64_t begin, int64_t end) { return with_mode<Rows>(p, begin, end); }
 
     static double strided(const Problem<T>& p, int64_t begin, int64_t end) {
         const Loss loss(p);
@@ -242,16 +311,11 @@ struct BceKernel {
                             V::store_partial(lanes + j, V::add(V::load_partial(lanes + j, n), l), n);
                         }
                     }
-                    if ((r + 1) % kFlush == 0 || r + 1 == p.reduced) {
+                    if ((r & 1) || r + 1 == p.reduced) {  // pairs of rows: one float addition each, then float64
                         for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);
                     }
                 }
-                for (int64_t j = 0; j < len; ++j) {
-                    const int64_t s = o * p.inner + i0 + j;
-                    const T v = sample_value(p, wide[j], s);
-                    if (p.out) p.out[s] = v;
-                    total += double(v);
-                }
+                total += finish_samples(p, o * p.inner + i0, len, wide);
             }
         }
         return total;

@@ -1,6 +1,7 @@
 #include "threads.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +19,29 @@
 
 namespace fastbce {
 namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+// Spins (up to kSpin) until done() holds; false if it never did. Waking a sleeping thread costs tens of
+// microseconds, so workers and the caller poll briefly first: back-to-back calls then never sleep.
+constexpr std::chrono::microseconds kSpin{100};
+template <class Done>
+bool spin_until(Done done) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (done()) return true;
+            cpu_relax();
+        }
+        if (std::chrono::steady_clock::now() > until) return done();
+    }
+}
 
 #if defined(__linux__)
 // cgroup v2 "cpu.max" ("max 100000" or "200000 100000") or v1 cfs quota/period; 0 when unlimited.
@@ -73,13 +97,15 @@ public:
             task_ = &task;
             total_ = n;
             next_.store(0);
-            busy_ = int(workers_.size());
-            ++generation_;
+            busy_.store(int(workers_.size()));
+            generation_.fetch_add(1, std::memory_order_release);  // publishes task_ to spinning workers
         }
         wake_.notify_all();
         drain(task);
-        std::unique_lock<std::mutex> lock(mutex_);
-        done_.wait(lock, [this] { return busy_ == 0; });
+        if (!spin_until([this] { return busy_.load(std::memory_order_acquire) == 0; })) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            done_.wait(lock, [this] { return busy_.load() == 0; });
+        }
         task_ = nullptr;
     }
 
@@ -92,8 +118,8 @@ public:
         new std::vector<std::thread>(std::move(workers_));  // leaked on purpose: the threads are gone
         workers_.clear();
         task_ = nullptr;
-        busy_ = 0;
-        stop_ = false;
+        busy_.store(0);
+        stop_.store(false);
     }
 
 private:
@@ -102,35 +128,36 @@ private:
     }
 
     void start_workers() {
-        stop_ = false;
+        stop_.store(false);
         // Each worker starts from the generation before the first job, however late the OS schedules it.
-        for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, g = generation_] { worker(g); });
+        for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, g = generation_.load()] { worker(g); });
     }
 
     void stop_workers() {
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            stop_ = true;
+            stop_.store(true);
         }
         wake_.notify_all();
         for (auto& w : workers_) w.join();
         workers_.clear();
-        stop_ = false;
+        stop_.store(false);
     }
 
     void worker(uint64_t seen) {
+        auto woken = [&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; };
         for (;;) {
-            const std::function<void(int64_t)>* task;
-            {
+            if (!spin_until(woken)) {
                 std::unique_lock<std::mutex> lock(mutex_);
-                wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-                if (stop_) return;
-                seen = generation_;
-                task = task_;
+                wake_.wait(lock, woken);
             }
-            drain(*task);
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (--busy_ == 0) done_.notify_one();
+            if (stop_.load()) return;
+            seen = generation_.load(std::memory_order_acquire);
+            drain(*task_);
+            if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard<std::mutex> lock(mutex_);  // the caller checks busy_ under it: no lost wake-up
+                done_.notify_one();
+            }
         }
     }
 
@@ -142,9 +169,9 @@ private:
     const std::function<void(int64_t)>* task_ = nullptr;
     std::atomic<int64_t> next_{0};
     int64_t total_ = 0;
-    int busy_ = 0;
-    uint64_t generation_ = 0;
-    bool stop_ = false;
+    std::atomic<int> busy_{0};
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<bool> stop_{false};
 };
 
 // Never destroyed: workers may still be parked at interpreter exit.

@@ -20,7 +20,7 @@ SIZES_QUICK = (16, 4096, 1 << 20, 1 << 24)
 # Without --sizes, sizes above this run only the acceptance cases: at 64M a peer call takes
 # seconds (NumPy's temporaries alone are 256 MB each) and the full set would take ten minutes.
 DEFAULT_FULL_MAX = 1 << 24
-WIDTH_DEFAULT = 16
+WIDTH_DEFAULT = 1  # [n, 1]: one probability per sample, the usual binary classifier output
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ double sum_tasks(int64_t tasks, int64_t elements, Task task) {
 
 template <class T>
 double run_bce(const Problem<T>& p) {
+    const DefaultFpMode fp_mode;  // the pool's workers run in it too
     const Kernels<T>& k = kernels_for<T>(active_table());
     const int64_t samples = p.outer * p.inner, elements = samples * p.reduced;
     if (samples == 0) return 0.0;

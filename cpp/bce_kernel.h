@@ -25,21 +25,13 @@ struct BceKernel {
 
     struct Loss {
         R eps, hi, one, zero, ls_scale, ls_shift;
-        bool smooth, logits;
         explicit Loss(const Problem<T>& p)
             : eps(V::set1(T(1e-7))),
               hi(V::set1(T(1) - T(1e-7))),  // 1 - eps rounded in T, as tf_keras clips
               one(V::set1(T(1))),
               zero(V::set1(T(0))),
               ls_scale(V::set1(T(1) - p.label_smoothing)),
-              ls_shift(V::set1(T(0.5) * p.label_smoothing)),
-              smooth(p.label_smoothing != T(0)),
-              logits(p.from_logits) {}
-
-        R operator()(R y, R x) const {
-            if (smooth) y = V::add(V::mul(y, ls_scale), ls_shift);  // y*(1-ls) + 0.5*ls, rounded as tf_keras
-            return logits ? from_logits(y, x) : from_probs(y, x);
-        }
+              ls_shift(V::set1(T(0.5) * p.label_smoothing)) {}
 
         // The losses of U vectors at once, the mode fixed at compile time (the hot loops). Hard labels are
         // decided per group: one log per element when every label of the U vectors is 0 or 1.
@@ -71,19 +63,6 @@ struct BceKernel {
                     l[j] = V::add(V::mul(y[j], la), V::mul(V::sub(one, y[j]), lb));
                 }
             }
-        }
-
-        // -(y*log(p+eps) + (1-y)*log(1-p+eps)) with p clipped to [eps, 1-eps]; NaN p or y stays NaN.
-        // simd::log<..., true> is exactly -log, so the sums below round as tf_keras's -(y*la + (1-y)*lb).
-        R from_probs(R y, R p) const {
-            using simd::Domain;
-            p = V::min_keep_nan(hi, V::max_keep_nan(eps, p));
-            auto is_one = V::eq(y, one);
-            if (V::all(V::mask_or(is_one, V::eq(y, zero))))  // hard labels: one log per element, same value
-                return simd::log<V, Domain::PositiveNormal, true>(V::add(V::select(is_one, p, V::sub(one, p)), eps));
-            R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p, eps));
-            R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p), eps));
-            return V::add(V::mul(y, la), V::mul(V::sub(one, y), lb));
         }
 
         // max(x,0) - x*y + log1p(exp(-|x|)); at x = +-inf the limit (1-y)*x or -y*x, 0 when the factor is 0.
@@ -256,7 +235,7 @@ struct BceKernel {
             double sums[kRowBatch];
             double total = 0.0;
             // Rows shorter than half a vector: the losses of many rows per vector go to a buffer first.
-            const bool short_rows = 2 * len <= N && len <= kRowBuffer;
+            const bool short_rows = 2 * len <= N;
             alignas(64) T buf[kRowBuffer];
             const int64_t batch = short_rows ? min64(kRowBatch, kRowBuffer / len) : kRowBatch;
             for (int64_t r0 = begin; r0 < end; r0 += batch) {
@@ -290,36 +269,39 @@ struct BceKernel {
     };
     static double rows(const Problem<T>& p, int64_t begin, int64_t end) { return with_mode<Rows>(p, begin, end); }
 
-    static double strided(const Problem<T>& p, int64_t begin, int64_t end) {
-        const Loss loss(p);
-        alignas(64) T lanes[kTile];
-        double wide[kTile];
-        double total = 0.0;
-        for (int64_t o = begin; o < end; ++o) {
-            for (int64_t i0 = 0; i0 < p.inner; i0 += kTile) {
-                const int64_t len = min64(kTile, p.inner - i0);
-                for (int64_t j = 0; j < len; ++j) lanes[j] = T(0), wide[j] = 0.0;
-                for (int64_t r = 0; r < p.reduced; ++r) {
-                    const int64_t base = (o * p.reduced + r) * p.inner + i0;
-                    for (int64_t j = 0; j < len; j += N) {
-                        const int n = int(min64(N, len - j));
-                        if (n == N) {
-                            V::store(lanes + j, V::add(V::load(lanes + j),
-                                                       loss(V::load(p.y_true + base + j), V::load(p.y_pred + base + j))));
-                        } else {
-                            R l = loss(V::load_partial(p.y_true + base + j, n), V::load_partial(p.y_pred + base + j, n));
-                            V::store_partial(lanes + j, V::add(V::load_partial(lanes + j, n), l), n);
+    struct Strided {
+        template <bool Logits, bool Smooth>
+        static double run(const Problem<T>& p, int64_t begin, int64_t end) {
+            const Loss loss(p);
+            alignas(64) T lanes[kTile];
+            double wide[kTile];
+            double total = 0.0;
+            for (int64_t o = begin; o < end; ++o) {
+                for (int64_t i0 = 0; i0 < p.inner; i0 += kTile) {
+                    const int64_t len = min64(kTile, p.inner - i0);
+                    for (int64_t j = 0; j < len; ++j) lanes[j] = T(0), wide[j] = 0.0;
+                    for (int64_t r = 0; r < p.reduced; ++r) {
+                        const int64_t base = (o * p.reduced + r) * p.inner + i0;
+                        for (int64_t j = 0; j < len; j += N) {
+                            const int n = int(min64(N, len - j));
+                            R y[1] = {n == N ? V::load(p.y_true + base + j) : V::load_partial(p.y_true + base + j, n)};
+                            R x[1] = {n == N ? V::load(p.y_pred + base + j) : V::load_partial(p.y_pred + base + j, n)};
+                            R l[1];
+                            loss.template group<1, Logits, Smooth>(y, x, l);
+                            if (n == N) V::store(lanes + j, V::add(V::load(lanes + j), l[0]));
+                            else V::store_partial(lanes + j, V::add(V::load_partial(lanes + j, n), l[0]), n);
+                        }
+                        if ((r & 1) || r + 1 == p.reduced) {  // pairs of rows: one float addition each, then float64
+                            for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);
                         }
                     }
-                    if ((r & 1) || r + 1 == p.reduced) {  // pairs of rows: one float addition each, then float64
-                        for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);
-                    }
+                    total += finish_samples(p, o * p.inner + i0, len, wide);
                 }
-                total += finish_samples(p, o * p.inner + i0, len, wide);
             }
+            return total;
         }
-        return total;
-    }
+    };
+    static double strided(const Problem<T>& p, int64_t begin, int64_t end) { return with_mode<Strided>(p, begin, end); }
 
     static void map_log(const T* x, T* y, int64_t n) { map<simd::log<V>>(x, y, n); }
     static void map_log1p(const T* x, T* y, int64_t n) { map<simd::log1p<V>>(x, y, n); }

@@ -94,6 +94,7 @@ const Level kLevels[] = {
 #endif
     {"scalar", &scalar_table, &always},
 };
+// Every level any build can have (kLevels holds those compiled into this one).
 const char* const kKnownNames[] = {"scalar", "avx2", "avx512", "neon"};
 
 std::string joined_available() {

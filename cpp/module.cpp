@@ -19,6 +19,14 @@ namespace {
 
 constexpr int kSafeFlags = py::array::c_style | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
 
+// Native byte order ('=' native, '|' not applicable, or the explicit character of this machine's order).
+bool native_order(const py::handle& arr) {
+    const char order = py::detail::array_descriptor_proxy(py::detail::array_proxy(arr.ptr())->descr)->byteorder;
+    const uint16_t probe = 1;
+    const bool little = *reinterpret_cast<const unsigned char*>(&probe) == 1;
+    return order == '=' || order == '|' || order == (little ? '<' : '>');
+}
+
 bool has_flags(const py::array& a, int flags) {
     return (py::detail::array_proxy(a.ptr())->flags & flags) == flags;
 }
@@ -28,9 +36,9 @@ void require_buffer(const py::array& a, const char* what, int num, bool writeabl
     if (a.dtype().num() != num)
         throw py::type_error(std::string(what) + ": expected dtype " + py::str(py::dtype(num)).cast<std::string>() +
                              ", got " + py::str(a.dtype()).cast<std::string>());
-    if (!has_flags(a, kSafeFlags | (writeable ? py::detail::npy_api::NPY_ARRAY_WRITEABLE_ : 0)))
+    if (!has_flags(a, kSafeFlags | (writeable ? py::detail::npy_api::NPY_ARRAY_WRITEABLE_ : 0)) || !native_order(a))
         throw std::invalid_argument(std::string(what) + ": expected an aligned C-contiguous" +
-                                    (writeable ? " writeable" : "") + " array");
+                                    (writeable ? " writeable" : "") + " array in native byte order");
 }
 
 int64_t checked_mul(int64_t a, int64_t b) {
@@ -55,6 +63,7 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
                  outer, reduced, inner, from_logits, T(label_smoothing), nullptr};
     py::array w_arr, out_arr;  // keep references alive while the GIL is released
     if (!weight.is_none()) {
+        if (!py::isinstance<py::array>(weight)) throw py::type_error("weight: expected None or a numpy array");
         w_arr = py::reinterpret_borrow<py::array>(weight);
         require_buffer(w_arr, "weight", num);
         if (weight_repeat < 1) throw std::invalid_argument("weight_repeat must be >= 1");
@@ -67,6 +76,7 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
         p.weight_repeat = weight_repeat;
     }
     if (!out.is_none()) {
+        if (!py::isinstance<py::array>(out)) throw py::type_error("out: expected None or a numpy array");
         out_arr = py::reinterpret_borrow<py::array>(out);
         require_buffer(out_arr, "out", num, true);
         if (out_arr.size() != samples)
@@ -116,9 +126,7 @@ py::array math(const std::string& func, const py::array& x) {
     throw py::type_error("math: expected float32 or float64, got " + py::str(x.dtype()).cast<std::string>());
 }
 
-// The common call, decided without NumPy temporaries: exact ndarrays of one native float dtype and one
-// shape, C-contiguous and aligned, rank >= 1, no empty axis, loss over the last axis, no sample weight.
-// Returns the finished result (Python's result types), or None to send the call down the general path.
+// The result types fast_call builds.
 struct ResultTypes {
     py::object f32, f64, array;  // LossFloat32, LossFloat64, LossArray (python/fastbce/_results.py)
 };
@@ -150,7 +158,7 @@ FastWeight fast_weight(py::handle w, int num, const py::detail::PyArray_Proxy* i
     if (Py_TYPE(w.ptr()) != reinterpret_cast<PyTypeObject*>(api.PyArray_Type_)) return fw;
     auto* a = py::detail::array_proxy(w.ptr());
     auto* d = py::detail::array_descriptor_proxy(a->descr);
-    if (d->type_num != num || d->byteorder == '>' || (a->flags & kSafeFlags) != kSafeFlags || a->nd != 1 ||
+    if (d->type_num != num || !native_order(w) || (a->flags & kSafeFlags) != kSafeFlags || a->nd != 1 ||
         inputs->nd < 2 || a->dimensions[0] != inputs->dimensions[0] || a->dimensions[0] < 2)
         return fw;
     fw.ok = true;
@@ -190,9 +198,8 @@ py::object fast_call(py::handle y_true, py::handle y_pred, py::handle sample_wei
     auto* descr = py::detail::array_descriptor_proxy(p->descr);
     const int num = descr->type_num;
     constexpr int f32 = py::detail::npy_api::NPY_FLOAT_, f64 = py::detail::npy_api::NPY_DOUBLE_;
-    if ((num != f32 && num != f64) || descr->byteorder == '>' ||
-        py::detail::array_descriptor_proxy(t->descr)->type_num != num ||
-        py::detail::array_descriptor_proxy(t->descr)->byteorder == '>')
+    if ((num != f32 && num != f64) || py::detail::array_descriptor_proxy(t->descr)->type_num != num ||
+        !native_order(y_pred) || !native_order(y_true))
         return py::none();
     if ((t->flags & kSafeFlags) != kSafeFlags || (p->flags & kSafeFlags) != kSafeFlags || p->nd < 1 || t->nd != p->nd)
         return py::none();

@@ -9,11 +9,14 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
-#if defined(__linux__)
+#if !defined(_WIN32)
 #include <pthread.h>
+#endif
+#if defined(__linux__)
 #include <sched.h>
 #endif
 
@@ -32,7 +35,8 @@ inline void cpu_relax() {
 // microseconds, so workers and the caller poll briefly first: back-to-back calls then never sleep.
 constexpr std::chrono::microseconds kSpin{100};
 template <class Done>
-bool spin_until(Done done) {
+bool spin_until(bool spin, Done done) {
+    if (!spin) return done();
     const auto until = std::chrono::steady_clock::now() + kSpin;
     for (;;) {
         for (int i = 0; i < 64; ++i) {
@@ -44,20 +48,32 @@ bool spin_until(Done done) {
 }
 
 #if defined(__linux__)
-// cgroup v2 "cpu.max" ("max 100000" or "200000 100000") or v1 cfs quota/period; 0 when unlimited.
+// CPUs a cgroup quota allows: cgroup v2 "cpu.max" ("max 100000" or "200000 100000") of this process's
+// cgroup and each of its ancestors (the smallest wins), else v1 cfs quota/period; 0 when unlimited.
 int cgroup_cpu_limit() {
-    long long quota = -1, period = 0;
-    std::ifstream v2("/sys/fs/cgroup/cpu.max");
-    std::string q;
-    if (v2 >> q >> period) {
-        if (q == "max") return 0;
-        quota = std::atoll(q.c_str());
-    } else {
-        std::ifstream qf("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), pf("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
-        if (!(qf >> quota) || !(pf >> period)) return 0;
+    auto cpus = [](long long quota, long long period) {
+        return quota > 0 && period > 0 ? int((quota + period - 1) / period) : 0;
+    };
+    std::string path;  // "0::/user.slice/x.service" -> "/user.slice/x.service"
+    std::ifstream self("/proc/self/cgroup");
+    for (std::string line; std::getline(self, line);)
+        if (line.rfind("0::", 0) == 0) path = line.substr(3);
+    int limit = 0;
+    for (;;) {
+        std::ifstream v2("/sys/fs/cgroup" + path + "/cpu.max");
+        std::string q;
+        long long period = 0;
+        if (v2 >> q >> period && q != "max") {
+            const int n = cpus(std::atoll(q.c_str()), period);
+            if (n > 0 && (limit == 0 || n < limit)) limit = n;
+        }
+        if (path.empty() || path == "/") break;
+        path = path.substr(0, path.rfind('/'));
     }
-    if (quota <= 0 || period <= 0) return 0;
-    return int((quota + period - 1) / period);
+    if (limit > 0) return limit;
+    long long quota = -1, period = 0;
+    std::ifstream qf("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), pf("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+    return (qf >> quota) && (pf >> period) ? cpus(quota, period) : 0;
 }
 #endif
 
@@ -87,11 +103,11 @@ public:
 
     void run(int64_t n, const std::function<void(int64_t)>& task) {
         std::unique_lock<std::mutex> run(run_mutex_, std::try_to_lock);
-        if (!run.owns_lock() || threads_ <= 1 || n <= 1) {  // busy or serial: the same tasks, in order
+        if (run.owns_lock() && threads_ > 1 && n > 1 && workers_.empty()) start_workers();
+        if (!run.owns_lock() || workers_.empty() || n <= 1) {  // busy or serial: the same tasks, in order
             for (int64_t i = 0; i < n; ++i) task(i);
             return;
         }
-        if (workers_.empty()) start_workers();
         {
             std::lock_guard<std::mutex> lock(mutex_);
             task_ = &task;
@@ -102,7 +118,7 @@ public:
         }
         wake_.notify_all();
         drain(task);
-        if (!spin_until([this] { return busy_.load(std::memory_order_acquire) == 0; })) {
+        if (!spin_until(spin_, [this] { return busy_.load(std::memory_order_acquire) == 0; })) {
             std::unique_lock<std::mutex> lock(mutex_);
             done_.wait(lock, [this] { return busy_.load() == 0; });
         }
@@ -115,8 +131,7 @@ public:
         new (&mutex_) std::mutex();
         new (&wake_) std::condition_variable();
         new (&done_) std::condition_variable();
-        new std::vector<std::thread>(std::move(workers_));  // leaked on purpose: the threads are gone
-        workers_.clear();
+        new (&workers_) std::vector<std::thread>();  // the old buffer is leaked on purpose: those threads are gone
         task_ = nullptr;
         busy_.store(0);
         stop_.store(false);
@@ -127,10 +142,16 @@ private:
         for (int64_t i; (i = next_.fetch_add(1)) < total_;) task(i);
     }
 
+    // Starts threads_ - 1 workers; if the OS refuses a thread, none are kept and calls run serially.
     void start_workers() {
         stop_.store(false);
-        // Each worker starts from the generation before the first job, however late the OS schedules it.
-        for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, g = generation_.load()] { worker(g); });
+        spin_ = threads_ <= machine_threads();  // spinning on an oversubscribed machine only steals CPU
+        try {
+            // Each worker starts from the generation before the first job, however late the OS schedules it.
+            for (int t = 1; t < threads_; ++t) workers_.emplace_back([this, g = generation_.load()] { worker(g); });
+        } catch (const std::system_error&) {
+            stop_workers();
+        }
     }
 
     void stop_workers() {
@@ -146,8 +167,9 @@ private:
 
     void worker(uint64_t seen) {
         auto woken = [&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; };
+        const DefaultFpMode fp_mode;
         for (;;) {
-            if (!spin_until(woken)) {
+            if (!spin_until(spin_, woken)) {
                 std::unique_lock<std::mutex> lock(mutex_);
                 wake_.wait(lock, woken);
             }
@@ -172,13 +194,14 @@ private:
     std::atomic<int> busy_{0};
     std::atomic<uint64_t> generation_{0};
     std::atomic<bool> stop_{false};
+    bool spin_ = true;  // set before the workers start
 };
 
 // Never destroyed: workers may still be parked at interpreter exit.
 Pool& pool() {
     static Pool* p = [] {
         Pool* created = new Pool(default_num_threads());
-#if defined(__linux__)
+#if !defined(_WIN32)
         pthread_atfork(nullptr, nullptr, [] { pool().forget_workers_after_fork(); });
 #endif
         return created;

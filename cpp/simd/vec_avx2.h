@@ -81,7 +81,6 @@ struct F32 {
         return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
     }
     static double acc_sum(acc a) { return hsum_pd(_mm256_add_pd(a.lo, a.hi)); }
-    static double hsum(reg v) { return acc_sum(acc_add(acc_zero(), v)); }
 };
 
 struct F64 {
@@ -153,7 +152,6 @@ struct F64 {
     static acc acc_zero() { return _mm256_setzero_pd(); }
     static acc acc_add(acc a, reg v) { return _mm256_add_pd(a, v); }
     static double acc_sum(acc a) { return F32::hsum_pd(a); }
-    static double hsum(reg v) { return F32::hsum_pd(v); }
 };
 
 }  // namespace fastbce::simd::avx2

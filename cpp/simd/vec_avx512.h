@@ -70,7 +70,6 @@ struct F32 {
                 _mm512_add_pd(a.hi, _mm512_cvtps_pd(hi))};
     }
     static double acc_sum(acc a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
-    static double hsum(reg v) { return acc_sum(acc_add(acc_zero(), v)); }
 };
 
 struct F64 {
@@ -127,7 +126,6 @@ struct F64 {
     static acc acc_zero() { return _mm512_setzero_pd(); }
     static acc acc_add(acc a, reg v) { return _mm512_add_pd(a, v); }
     static double acc_sum(acc a) { return _mm512_reduce_add_pd(a); }
-    static double hsum(reg v) { return _mm512_reduce_add_pd(v); }
 };
 
 }  // namespace fastbce::simd::avx512

@@ -86,7 +86,6 @@ struct F32 {
         return {vaddq_f64(a.lo, vcvt_f64_f32(vget_low_f32(v))), vaddq_f64(a.hi, vcvt_high_f64_f32(v))};
     }
     static double acc_sum(acc a) { return vaddvq_f64(vaddq_f64(a.lo, a.hi)); }
-    static double hsum(reg v) { return acc_sum(acc_add(acc_zero(), v)); }
 };
 
 struct F64 {
@@ -163,7 +162,6 @@ struct F64 {
     static acc acc_zero() { return vdupq_n_f64(0.0); }
     static acc acc_add(acc a, reg v) { return vaddq_f64(a, v); }
     static double acc_sum(acc a) { return vaddvq_f64(a); }
-    static double hsum(reg v) { return vaddvq_f64(v); }
 };
 
 }  // namespace fastbce::simd::neon

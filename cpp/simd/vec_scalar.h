@@ -91,7 +91,6 @@ struct Vec {
     static acc acc_zero() { return 0.0; }
     static acc acc_add(acc a, reg v) { return a + double(v); }
     static double acc_sum(acc a) { return a; }
-    static double hsum(reg v) { return double(v); }
 };
 
 using F32 = Vec<float>;

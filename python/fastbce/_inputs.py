@@ -198,8 +198,11 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
     if w.ndim == 0:
         return "one", _buffer(w, cdt)
     if w.ndim == 1 and lr >= 1 and w.shape[0] == loss_shape[0] and w.shape[0] != 1:
-        # the documented per-sample (batch) weight, for any rank of the loss
-        return "prefix", (_buffer(w, cdt), 1)
+        # the documented per-sample (batch) weight, for any rank of the loss; a large one that would
+        # need converting is read per chunk instead (O(chunk) memory)
+        if w.size <= CHUNK or (w.dtype == cdt and w.flags.num & _CA == _CA):
+            return "prefix", (_buffer(w, cdt), 1)
+        return "bcast", np.broadcast_to(w.reshape(w.shape + (1,) * (lr - 1)), tuple(loss_shape))
     if w.ndim - lr == 1:
         if w.shape[-1] != 1:
             raise bad()
@@ -237,9 +240,6 @@ def _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, 
     yt = _to_array(y_true, "y_true")
     _check_real(yt, "y_true")
     cdt, rdt = _compute_dtype(yp.dtype)
-    if yt.dtype.kind == "f" and _is_plain_python(y_true) and cdt is _F64:
-        # tf.cast(list, float64) goes through a float32 tensor first
-        yt = yt.astype(_F32)
     yt, yp = _squeeze_pair(yt, yp)
     shape = yp.shape
     a = normalize_axis(axis, yp.ndim, shape)
@@ -400,7 +400,6 @@ def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float
             # the reduced axis alone exceeds the chunk: partial means, one inner
             # position at a time, accumulated in float64
             pieces = range(0, reduced, limit)
-            part = _empty(1, cdt)
             for tb_ in c_blocks(trail, 1):
                 acc = 0.0
                 for r0 in pieces:
@@ -408,8 +407,8 @@ def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float
                     sel = (slice(r0, r1),) + tb_
                     tb = _contig(trow[sel], cdt, buf_t)
                     pb = _contig(prow[sel], cdt, buf_p)
-                    _bce(tb, pb, None, part, 1, r1 - r0, 1, 1, from_logits, label_smoothing)
-                    acc += float(part[0]) * (r1 - r0)
+                    # the piece as r1 - r0 one-element samples: the float64 sum of its element losses
+                    acc += _bce(tb, pb, None, None, r1 - r0, 1, 1, 1, from_logits, label_smoothing)
                 mean = cdt.type(acc / reduced)
                 if wone is not None:
                     v = cdt.type(mean * wone[0])

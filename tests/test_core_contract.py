@@ -1,0 +1,55 @@
+"""The compiled core refuses what would be unsafe to run, and the general path keeps big weights chunked."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import fastbce
+from fastbce import _core
+
+import reference
+
+
+def _pair(n=4):
+    return np.zeros(n, np.float32), np.full(n, 0.25, np.float32)
+
+
+@pytest.mark.parametrize("bad", [[1.0], 2.0, (1.0,), "w"])
+def test_core_rejects_non_array_weight_and_out(bad):
+    y, p = _pair()
+    with pytest.raises(TypeError, match="weight: expected None or a numpy array"):
+        _core.bce(y, p, bad, None, 1, 4, 1, 1, False, 0.0)
+    with pytest.raises(TypeError, match="out: expected None or a numpy array"):
+        _core.bce(y, p, None, bad, 1, 4, 1, 1, False, 0.0)
+
+
+def test_core_rejects_byte_swapped_buffers():
+    y, p = _pair()
+    swapped = p.astype(">f4")
+    with pytest.raises(ValueError, match="y_pred: .*native byte order"):
+        _core.bce(y, swapped, None, None, 1, 4, 1, 1, False, 0.0)
+    with pytest.raises(ValueError, match="x: .*native byte order"):
+        _core.math("log", swapped)
+
+
+def test_public_api_converts_byte_swapped_inputs():
+    y, p = _pair()
+    expected = reference.loss(y, p, reduction="sum_over_batch_size")
+    got = fastbce.BinaryCrossentropy()(y.astype(">f4"), p.astype(">f4"))
+    np.testing.assert_allclose(float(got), expected, rtol=1e-6)
+
+
+def test_large_batch_weight_needing_conversion_is_read_per_chunk():
+    n = 20_000_000
+    y = np.broadcast_to(np.float32(1.0), (n, 1))
+    p = np.broadcast_to(np.float32(0.75), (n, 1))
+    w = np.broadcast_to(np.float64(2.0), (n,))  # [batch] weight of another dtype, zero-stride
+    tracemalloc.start()
+    try:
+        got = fastbce.BinaryCrossentropy(reduction="sum")(y, p, sample_weight=w)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    per_sample = reference.loss(np.ones((1, 1), np.float32), np.full((1, 1), 0.75, np.float32), reduction="none")
+    np.testing.assert_allclose(float(got), 2.0 * float(per_sample[0]) * n, rtol=1e-6)
+    assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MB: the weight was copied whole"

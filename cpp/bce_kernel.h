@@ -81,10 +81,24 @@ struct BceKernel {
         }
     };
 
+    // The first n <= N lanes at p (the others zero), and their store.
+    static R load_n(const T* p, int n) { return n == N ? V::load(p) : V::load_partial(p, n); }
+    static void store_n(T* p, R v, int n) {
+        if (n == N) V::store(p, v);
+        else V::store_partial(p, v, n);
+    }
+    // The losses of the n <= N elements at yt/yp (dead lanes hold the loss of (0, 0): mask them).
+    template <bool Logits, bool Smooth>
+    static R loss_n(const Loss& loss, const T* yt, const T* yp, int n) {
+        R y[1] = {load_n(yt, n)}, x[1] = {load_n(yp, n)}, l[1];
+        loss.template group<1, Logits, Smooth>(y, x, l);
+        return l[0];
+    }
+
     // Weights of samples [s, s + N).
     static R weights_at(const Problem<T>& p, int64_t s, int n) {
         if (p.weight_len == 1) return V::set1(p.weight[0]);
-        if (p.weight_repeat == 1) return n == N ? V::load(p.weight + s) : V::load_partial(p.weight + s, n);
+        if (p.weight_repeat == 1) return load_n(p.weight + s, n);
         T buf[N] = {};
         for (int j = 0; j < n; ++j) buf[j] = p.weight[(s + j) / p.weight_repeat];
         return V::load(buf);
@@ -145,17 +159,10 @@ struct BceKernel {
             }
             for (; i < end; i += N) {
                 const int n = int(min64(N, end - i));
-                R y[1] = {n == N ? V::load(p.y_true + i) : V::load_partial(p.y_true + i, n)};
-                R x[1] = {n == N ? V::load(p.y_pred + i) : V::load_partial(p.y_pred + i, n)};
-                R l[1];
-                loss.template group<1, Logits, Smooth>(y, x, l);
-                R v = l[0];
+                R v = loss_n<Logits, Smooth>(loss, p.y_true + i, p.y_pred + i, n);
                 if (p.weight) v = V::mul(v, weights_at(p, i, n));
                 if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
-                if (p.out) {
-                    if (n == N) V::store(p.out + i, v);
-                    else V::store_partial(p.out + i, v, n);
-                }
+                if (p.out) store_n(p.out + i, v, n);
                 sum.add_block(v);
             }
             return sum.total();
@@ -176,11 +183,8 @@ struct BceKernel {
         }
         for (; i < end; i += N) {
             const int n = int(min64(N, end - i));
-            R y[1] = {n == N ? V::load(yt + i) : V::load_partial(yt + i, n)};
-            R x[1] = {n == N ? V::load(yp + i) : V::load_partial(yp + i, n)};
-            R l[1];
-            loss.template group<1, Logits, Smooth>(y, x, l);
-            sum.add_block(n == N ? l[0] : V::keep_first(l[0], n));
+            const R l = loss_n<Logits, Smooth>(loss, yt + i, yp + i, n);
+            sum.add_block(n == N ? l : V::keep_first(l, n));
         }
         return sum.total();
     }
@@ -218,7 +222,7 @@ struct BceKernel {
         Sum sum;
         for (int64_t k = 0; k < count; k += N) {
             const int n = int(min64(N, count - k));
-            sum.add_block(n == N ? V::load(vals + k) : V::keep_first(V::load_partial(vals + k, n), n));
+            sum.add_block(load_n(vals + k, n));  // dead lanes load as 0
         }
         return sum.total();
     }
@@ -249,12 +253,7 @@ struct BceKernel {
                     const int64_t e0 = r0 * len, count = rows * len;
                     for (int64_t i = 0; i < count; i += N) {
                         const int n = int(min64(N, count - i));
-                        R y[1] = {n == N ? V::load(p.y_true + e0 + i) : V::load_partial(p.y_true + e0 + i, n)};
-                        R x[1] = {n == N ? V::load(p.y_pred + e0 + i) : V::load_partial(p.y_pred + e0 + i, n)};
-                        R l[1];
-                        loss.template group<1, Logits, Smooth>(y, x, l);
-                        if (n == N) V::store(buf + i, l[0]);
-                        else V::store_partial(buf + i, l[0], n);
+                        store_n(buf + i, loss_n<Logits, Smooth>(loss, p.y_true + e0 + i, p.y_pred + e0 + i, n), n);
                     }
                     for (int64_t k = 0; k < rows; ++k) {
                         double sum = 0.0;
@@ -284,12 +283,8 @@ struct BceKernel {
                         const int64_t base = (o * p.reduced + r) * p.inner + i0;
                         for (int64_t j = 0; j < len; j += N) {
                             const int n = int(min64(N, len - j));
-                            R y[1] = {n == N ? V::load(p.y_true + base + j) : V::load_partial(p.y_true + base + j, n)};
-                            R x[1] = {n == N ? V::load(p.y_pred + base + j) : V::load_partial(p.y_pred + base + j, n)};
-                            R l[1];
-                            loss.template group<1, Logits, Smooth>(y, x, l);
-                            if (n == N) V::store(lanes + j, V::add(V::load(lanes + j), l[0]));
-                            else V::store_partial(lanes + j, V::add(V::load_partial(lanes + j, n), l[0]), n);
+                            const R l = loss_n<Logits, Smooth>(loss, p.y_true + base + j, p.y_pred + base + j, n);
+                            store_n(lanes + j, V::add(load_n(lanes + j, n), l), n);
                         }
                         if ((r & 1) || r + 1 == p.reduced) {  // pairs of rows: one float addition each, then float64
                             for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);

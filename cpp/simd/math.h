@@ -1,5 +1,5 @@
 // Vector log / log1p / exp, written once over any vector type of vec_*.h (lanes: all of V::N).
-// Error bounds are against the correctly rounded result and are checked by tests/test_math_ulp.py
+// Error bounds are against the correctly rounded result and are checked by tests/test_ulp.py and cpp/tests/check_kernels.cpp
 // (float32: exhaustively over the ranges below; float64: dense random samples).
 #pragma once
 #include <cstdint>
@@ -19,7 +19,7 @@ enum class Domain { Full, PositiveNormal, NonPositive, Unit };
 // float32, lanes: all; max 1.1 ULP on [1e-7, 2] (exhaustive); valid on (0, inf), specials below.
 //   x = m * 2^e with m in [0.75, 1.5) (V::frexp_p75), f = m - 1 (exact), log(x) = e*ln2 + f + f^2 Q(f),
 //   Q of degree 7: minimax fit of (log1p(f) - f) / f^2 on [-0.25, 0.5] for relative error
-//   (2^-25.1 before rounding the coefficients to float; refit with /tmp-style least squares, see git log).
+//   (2^-25.1 before rounding the coefficients to float; cpp/simd/fit_polynomials.py refits it).
 // float64: fdlibm e_log.c on m in [sqrt(1/2), sqrt(2)), <= 1 ULP (random samples).
 // Specials (Domain::Full): log(0) = -inf, log(x<0) = NaN, log(inf) = inf, NaN -> NaN; subnormals pre-scaled
 // where V::frexp_p75 needs it. Domain::PositiveNormal: positive normal or NaN input only.

@@ -15,19 +15,26 @@ constexpr int64_t kParallelElements = int64_t(1) << 17;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Runs `tasks` tasks and returns their results summed in task order.
+// Runs task(0) .. task(tasks - 1), on the pool when the input is large enough, and returns their results
+// in task order.
 template <class Task>
-double sum_tasks(int64_t tasks, int64_t elements, Task task) {
-    if (tasks == 1) return task(0);
+std::vector<double> run_tasks(int64_t tasks, int64_t elements, Task task) {
     std::vector<double> partial(size_t(tasks), 0.0);
     auto run = [&](int64_t t) { partial[size_t(t)] = task(t); };
-    if (elements < kParallelElements) {
-        for (int64_t t = 0; t < tasks; ++t) run(t);
-    } else {
+    if (tasks > 1 && elements >= kParallelElements) {
         parallel_for(tasks, run);
+    } else {
+        for (int64_t t = 0; t < tasks; ++t) run(t);
     }
+    return partial;
+}
+
+// The results of run_tasks summed in task order.
+template <class Task>
+double sum_tasks(int64_t tasks, int64_t elements, Task task) {
+    if (tasks == 1) return task(0);  // small calls: no allocation
     double total = 0.0;
-    for (double x : partial) total += x;
+    for (double x : run_tasks(tasks, elements, task)) total += x;
     return total;
 }
 
@@ -56,14 +63,10 @@ double run_bce(const Problem<T>& p) {
     }
     if (p.inner == 1 && p.reduced >= kTaskElements) {  // long rows: pieces of rows, then each row in order
         const int64_t pieces = ceil_div(p.reduced, kTaskElements), tasks = p.outer * pieces;
-        std::vector<double> partial(size_t(tasks), 0.0);
-        auto run = [&](int64_t t) {
+        const std::vector<double> partial = run_tasks(tasks, elements, [&](int64_t t) {
             const int64_t row = t / pieces, begin = (t % pieces) * kTaskElements;
-            const int64_t end = begin + kTaskElements < p.reduced ? begin + kTaskElements : p.reduced;
-            partial[size_t(t)] = k.row_piece(p, row, begin, end);
-        };
-        if (tasks > 1 && elements >= kParallelElements) parallel_for(tasks, run);
-        else for (int64_t t = 0; t < tasks; ++t) run(t);
+            return k.row_piece(p, row, begin, begin + kTaskElements < p.reduced ? begin + kTaskElements : p.reduced);
+        });
         double total = 0.0;
         for (int64_t row = 0; row < p.outer; ++row) {
             double row_sum = 0.0;

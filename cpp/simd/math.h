@@ -32,6 +32,17 @@ struct LogPoly<float> {
                                   3.333354890346527e-1f,  -5.000005960464478e-1f};
 };
 
+// t + t^2 Q(t) with Q of LogPoly: log1p(t) for |t| in log's reduced range; with Neg, -log1p(-t) (the caller
+// passes t = -f, and the signs of Q's coefficients are adjusted so that the result is exactly -log1p(f)).
+template <class V, bool Neg>
+inline typename V::reg log1p_poly(typename V::reg t) {
+    using T = typename V::T;
+    auto coef = [](int k) { return V::set1(Neg ? ((7 - k) % 2 ? T(1) : T(-1)) * LogPoly<float>::c[k] : LogPoly<float>::c[k]); };
+    typename V::reg q = coef(0);
+    for (int k = 1; k < 8; ++k) q = V::fma(q, t, coef(k));
+    return V::fma(V::mul(t, t), q, t);
+}
+
 template <class V, Domain D = Domain::Full, bool Neg = false>
 inline typename V::reg log(typename V::reg x) {
     using T = typename V::T;
@@ -52,11 +63,7 @@ inline typename V::reg log(typename V::reg x) {
     R r;
     if constexpr (f32) {
         // t = sign * f; -log1p(f) = t + t^2 * (-Q(-t)): Horner in t with the coefficients' signs adjusted.
-        R t = Neg ? V::sub(V::set1(T(1)), m) : V::sub(m, V::set1(T(1)));
-        auto coef = [](int k) { return V::set1(Neg ? ((7 - k) % 2 ? T(1) : T(-1)) * LogPoly<float>::c[k] : LogPoly<float>::c[k]); };
-        R q = coef(0);
-        for (int k = 1; k < 8; ++k) q = V::fma(q, t, coef(k));
-        r = V::fma(V::mul(t, t), q, t);
+        r = log1p_poly<V, Neg>(Neg ? V::sub(V::set1(T(1)), m) : V::sub(m, V::set1(T(1))));
         if constexpr (V::kFma) {
             // One rounding of e*fl(ln2) + r: fl(ln2) is 1.9e-9 off, under 0.07 ULP of |log(x)| >= 0.28 (e != 0).
             r = V::fma(e, V::set1(sign * 0.693147182464599609375f), r);
@@ -160,10 +167,7 @@ inline typename V::reg log1p(typename V::reg x) {
         auto big = V::le(V::set1(T(0.5)), x);
         R t = V::select(big, V::fma(x, V::set1(T(0.5)), V::set1(T(-0.5))), x);  // exact
         if constexpr (Neg) t = V::neg(t);
-        auto coef = [](int k) { return V::set1(Neg ? ((7 - k) % 2 ? T(1) : T(-1)) * LogPoly<float>::c[k] : LogPoly<float>::c[k]); };
-        R q = coef(0);
-        for (int k = 1; k < 8; ++k) q = V::fma(q, t, coef(k));
-        R r = V::fma(V::mul(t, t), q, t);
+        R r = log1p_poly<V, Neg>(t);
         // float(ln2) is 1.9e-9 off: under 0.07 ULP of results in [0.4, 0.7).
         return V::add(r, V::select(big, V::set1(Neg ? T(-0.693147180559945309) : T(0.693147180559945309)), V::set1(T(0))));
     } else {

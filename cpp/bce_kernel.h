@@ -2,6 +2,7 @@
 // Element loss in the input dtype exactly as tf_keras computes it; sums as short float trees added into
 // float64 lanes (see Sum); per-sample values via sample_value (kernel_table.h).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #if defined(_MSC_VER) && !defined(__clang__)
@@ -39,87 +40,6 @@ struct BceKernel {
     static constexpr int N = V::N;
     static constexpr int64_t kTile = 512;    // inner positions one strided pass keeps in L1 (<= kFinishMax)
 
-    struct Loss {
-        R eps, hi, one, zero, ls_scale, ls_shift;
-        explicit Loss(const Problem<T>& p)
-            : eps(V::set1(T(1e-7))),
-              hi(V::set1(T(1) - T(1e-7))),  // 1 - eps rounded in T, as tf_keras clips
-              one(V::set1(T(1))),
-              zero(V::set1(T(0))),
-              ls_scale(V::set1(T(1) - p.label_smoothing)),
-              ls_shift(V::set1(T(0.5) * p.label_smoothing)) {}
-
-        // The losses of U vectors at once, the mode fixed at compile time (the hot loops). Hard labels are
-        // decided per group: one log per element when every label of the U vectors is 0 or 1.
-        template <int U, bool Logits, bool Smooth>
-        void group(R (&y)[U], const R (&x)[U], R (&l)[U]) const {
-            using simd::Domain;
-            if (Smooth)
-                for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
-            if (Logits) {
-                for (int j = 0; j < U; ++j) l[j] = from_logits(y[j], x[j]);
-                return;
-            }
-            R p[U];
-            typename V::mask not_one[U];
-            for (int j = 0; j < U; ++j) {
-                p[j] = V::min_keep_nan(hi, V::max_keep_nan(eps, x[j]));
-                not_one[j] = V::neq(y[j], one);
-            }
-            // A label is soft when it is neither 1 nor 0 (NaN included).
-            auto soft = V::mask_and(not_one[0], V::neq(y[0], zero));
-            for (int j = 1; j < U; ++j) soft = V::mask_or(soft, V::mask_and(not_one[j], V::neq(y[j], zero)));
-            if (!V::any(soft)) {
-                for (int j = 0; j < U; ++j)  // p + eps for label 1, (1 - p) + eps for label 0
-                    l[j] = simd::log<V, Domain::PositiveNormal, true>(V::add(V::mask_sub(p[j], not_one[j], one, p[j]), eps));
-            } else {
-                for (int j = 0; j < U; ++j) {
-                    R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p[j], eps));
-                    R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p[j]), eps));
-                    l[j] = V::add(V::mul(y[j], la), V::mul(V::sub(one, y[j]), lb));
-                }
-            }
-        }
-
-        // max(x,0) - x*y + log1p(exp(-|x|)); at x = +-inf the limit (1-y)*x or -y*x, 0 when the factor is 0.
-        R from_logits(R y, R x) const {
-            using simd::Domain;
-            R ax = V::abs(x);
-            R l = V::add(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)),
-                         simd::log1p<V, Domain::Unit>(simd::exp<V, Domain::NonPositive, true>(ax)));
-            auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
-            if (V::any(inf)) {
-                R factor = V::select(V::gt(x, zero), V::sub(one, y), y);
-                R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
-                l = V::select(inf, limit, l);
-            }
-            return l;
-        }
-    };
-
-    // The first n <= N lanes at p (the others zero), and their store.
-    static R load_n(const T* p, int n) { return n == N ? V::load(p) : V::load_partial(p, n); }
-    static void store_n(T* p, R v, int n) {
-        if (n == N) V::store(p, v);
-        else V::store_partial(p, v, n);
-    }
-    // The losses of the n <= N elements at yt/yp (dead lanes hold the loss of (0, 0): mask them).
-    template <bool Logits, bool Smooth>
-    static R loss_n(const Loss& loss, const T* yt, const T* yp, int n) {
-        R y[1] = {load_n(yt, n)}, x[1] = {load_n(yp, n)}, l[1];
-        loss.template group<1, Logits, Smooth>(y, x, l);
-        return l[0];
-    }
-
-    // Weights of samples [s, s + N).
-    static R weights_at(const Problem<T>& p, int64_t s, int n) {
-        if (p.weight_len == 1) return V::set1(p.weight[0]);
-        if (p.weight_repeat == 1) return load_n(p.weight + s, n);
-        T buf[N] = {};
-        for (int j = 0; j < n; ++j) buf[j] = p.weight[(s + j) / p.weight_repeat];
-        return V::load(buf);
-    }
-
     // A running sum: each block (the losses of one group of vectors) is summed as a float tree, two blocks
     // are added in float, and the result goes into float64 lanes. No rounding error is carried along a
     // chain of float additions, so a sum of 1e8 equal losses is as exact as a sum of random ones.
@@ -145,6 +65,161 @@ struct BceKernel {
         }
     };
 
+    // The sum of the logs of positive factors, as float64 products (one per accumulator lane): a multiply
+    // per element instead of a log. Used for float32 input only, where each factor's log is far above the
+    // product's rounding (2^-53 of a log term, absolute): q = p + eps is 1 or at most 1 - 2^-24 (its log
+    // at least 2^-24), and 1 + e for logits is kept for e >= 2^-20 (see Loss::accumulate). Float64 terms
+    // can be as small as 2^-53, so float64 input keeps one log per element. Factors lie in [2^-24, 2]:
+    // kRenorm of them from a mantissa in [1, 2) stay normal, then the lanes are split back into mantissas
+    // in [1, 2) and float64 exponent sums (exact integers). A NaN factor keeps its lane NaN.
+    struct LogProduct {
+        static constexpr int kRenorm = 32;
+        typename V::acc mant = V::acc_one(), exps = V::acc_zero();
+        int factors = 0;  // per lane since the last split
+        template <bool PlusOne>  // times (1 + v) or v, lane by lane
+        void mul(R v) {
+            mant = V::template acc_mul<PlusOne>(mant, v);
+            if (++factors == kRenorm) mant = V::acc_frexp(mant, exps), factors = 0;
+        }
+        double log() {
+            mant = V::acc_frexp(mant, exps);
+            double m[V::kAccLanes], e[V::kAccLanes];
+            V::acc_store(m, mant), V::acc_store(e, exps);
+            double prod = 1.0, exp_sum = 0.0;
+            for (int j = 0; j < V::kAccLanes; ++j) prod *= m[j], exp_sum += e[j];  // prod < 2^16
+            return std::log(prod) + exp_sum * 0.693147180559945309417;
+        }
+    };
+
+    struct Loss {
+        R eps, hi, one, zero, ls_scale, ls_shift;
+        explicit Loss(const Problem<T>& p)
+            : eps(V::set1(T(1e-7))),
+              hi(V::set1(T(1) - T(1e-7))),  // 1 - eps rounded in T, as tf_keras clips
+              one(V::set1(T(1))),
+              zero(V::set1(T(0))),
+              ls_scale(V::set1(T(1) - p.label_smoothing)),
+              ls_shift(V::set1(T(0.5) * p.label_smoothing)) {}
+
+        // The losses of U vectors at once, the mode fixed at compile time (the hot loops). Hard labels are
+        // decided per group: one log per element when every label of the U vectors is 0 or 1.
+        template <int U, bool Logits, bool Smooth>
+        void group(R (&y)[U], const R (&x)[U], R (&l)[U]) const {
+            using simd::Domain;
+            if (Smooth)
+                for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
+            if (Logits) {
+                for (int j = 0; j < U; ++j)
+                    l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(exp_neg_abs(x[j])));
+                return;
+            }
+            R q[U];
+            if (hard_labels(y, x, q)) {
+                for (int j = 0; j < U; ++j) l[j] = simd::log<V, Domain::PositiveNormal, true>(q[j]);
+            } else {
+                soft_labels(y, x, l);
+            }
+        }
+
+        // Adds the losses of U vectors to a sum without forming them: the log terms become factors of
+        // `logs` (one multiply per element instead of a log or log1p), the rest goes to `sum`. The total is
+        // sum.total() + logs.log() for logits, sum.total() - logs.log() for probabilities.
+        template <int U, bool Logits, bool Smooth>
+        void accumulate(R (&y)[U], const R (&x)[U], Sum& sum, LogProduct& logs) const {
+            if (Smooth)
+                for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
+            R l[U];
+            if (Logits) {
+                for (int j = 0; j < U; ++j) {
+                    // log1p(e) of e < 2^-20 goes to the sum as e - e*e/2 (error below e^3/3): a factor 1 + e
+                    // would round it away, and confident predictions (|x| > 37: e < 2^-53) have no other loss.
+                    // From 2^-20 on, 1 + e is exact in float64 and the product's rounding is 2^-33 of log1p(e).
+                    const R e = exp_neg_abs(x[j]);
+                    const auto tiny = V::lt(e, V::set1(T(1.0 / (1 << 20))));
+                    l[j] = V::add(logits_linear(y[j], x[j]), V::select(tiny, V::fma(V::mul(e, V::set1(T(-0.5))), e, e), zero));
+                    logs.template mul<true>(V::select(tiny, zero, e));
+                }
+                sum.add_group(l);
+                return;
+            }
+            R q[U];
+            if (hard_labels(y, x, q)) {
+                for (int j = 0; j < U; ++j) logs.template mul<false>(q[j]);
+            } else {
+                soft_labels(y, x, l);
+                sum.add_group(l);
+            }
+        }
+
+        // True when every label of the U vectors is 0 or 1; then q holds p + eps for label 1 and
+        // (1 - p) + eps for label 0, p clipped: each loss is -log(q).
+        template <int U>
+        bool hard_labels(const R (&y)[U], const R (&x)[U], R (&q)[U]) const {
+            typename V::mask not_one[U];
+            for (int j = 0; j < U; ++j) not_one[j] = V::neq(y[j], one);
+            // A label is soft when it is neither 1 nor 0 (NaN included).
+            auto soft = V::mask_and(not_one[0], V::neq(y[0], zero));
+            for (int j = 1; j < U; ++j) soft = V::mask_or(soft, V::mask_and(not_one[j], V::neq(y[j], zero)));
+            if (V::any(soft)) return false;
+            for (int j = 0; j < U; ++j) {
+                const R p = clip(x[j]);
+                q[j] = V::add(V::mask_sub(p, not_one[j], one, p), eps);
+            }
+            return true;
+        }
+        // -(y log(p + eps) + (1 - y) log((1 - p) + eps)), p clipped: two logs per element.
+        template <int U>
+        void soft_labels(const R (&y)[U], const R (&x)[U], R (&l)[U]) const {
+            using simd::Domain;
+            for (int j = 0; j < U; ++j) {
+                const R p = clip(x[j]);
+                R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p, eps));
+                R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p), eps));
+                l[j] = V::add(V::mul(y[j], la), V::mul(V::sub(one, y[j]), lb));
+            }
+        }
+        R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
+
+        // The logits loss is logits_linear + log1p(exp_neg_abs). The linear part max(x,0) - x*y takes,
+        // at x = +-inf, the limit of the whole loss, (1-y)*x or -y*x (0 when the factor is 0), since
+        // there log1p(exp(-|x|)) = 0.
+        R logits_linear(R y, R x) const {
+            R l = V::sub(V::max_keep_nan(zero, x), V::mul(x, y));
+            const R ax = V::abs(x);
+            auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
+            if (V::any(inf)) {
+                R factor = V::select(V::gt(x, zero), V::sub(one, y), y);
+                R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
+                l = V::select(inf, limit, l);
+            }
+            return l;
+        }
+        static R exp_neg_abs(R x) { return simd::exp<V, simd::Domain::NonPositive, true>(V::abs(x)); }
+    };
+
+    // The first n <= N lanes at p (the others zero), and their store.
+    static R load_n(const T* p, int n) { return n == N ? V::load(p) : V::load_partial(p, n); }
+    static void store_n(T* p, R v, int n) {
+        if (n == N) V::store(p, v);
+        else V::store_partial(p, v, n);
+    }
+    // The losses of the n <= N elements at yt/yp (dead lanes hold the loss of (0, 0): mask them).
+    template <bool Logits, bool Smooth>
+    static R loss_n(const Loss& loss, const T* yt, const T* yp, int n) {
+        R y[1] = {load_n(yt, n)}, x[1] = {load_n(yp, n)}, l[1];
+        loss.template group<1, Logits, Smooth>(y, x, l);
+        return l[0];
+    }
+
+    // Weights of samples [s, s + N).
+    static R weights_at(const Problem<T>& p, int64_t s, int n) {
+        if (p.weight_len == 1) return V::set1(p.weight[0]);
+        if (p.weight_repeat == 1) return load_n(p.weight + s, n);
+        T buf[N] = {};
+        for (int j = 0; j < n; ++j) buf[j] = p.weight[(s + j) / p.weight_repeat];
+        return V::load(buf);
+    }
+
     // Vectors per group in the hot loops: 4 hides more latency for 8-lane and narrower vectors; 512-bit
     // vectors run out of registers at 4 in the one-log path (measured: -5% there, +10% for two logs).
     static constexpr int kUnroll = sizeof(R) >= 64 ? 2 : 4;
@@ -161,9 +236,10 @@ struct BceKernel {
         template <bool Logits, bool Smooth>
         static double run(const Problem<T>& p, int64_t begin, int64_t end) {
             const Loss loss(p);
+            if (!p.weight && !p.out) return loss_sum<Logits, Smooth>(loss, p.y_true, p.y_pred, begin, end);
             Sum sum;
             int64_t i = begin;
-            if (!p.weight) {  // the common case: no per-vector weight gather
+            if (!p.weight) {  // no per-vector weight gather
                 for (; i + kUnroll * N <= end; i += kUnroll * N) {
                     prefetch_ahead(p.y_true + i), prefetch_ahead(p.y_pred + i);
                     R y[kUnroll], x[kUnroll], l[kUnroll];
@@ -188,30 +264,46 @@ struct BceKernel {
     };
     static double flat(const Problem<T>& p, int64_t begin, int64_t end) { return with_mode<Flat>(p, begin, end); }
 
-    // Unweighted loss sum of elements [begin, end) of the rows yt/yp.
+    // Unweighted loss sum of elements [begin, end) of yt/yp. From kProductMin float32 elements on, the log
+    // terms are summed as products (LogProduct): not for probabilities with label smoothing, whose labels
+    // are never hard, and not for shorter spans, where the final log of each lane costs more than it saves.
+    static constexpr int64_t kProductMin = 1024;
     template <bool Logits, bool Smooth>
-    static double row_sum(const Loss& loss, const T* yt, const T* yp, int64_t begin, int64_t end) {
+    static double loss_sum(const Loss& loss, const T* yt, const T* yp, int64_t begin, int64_t end) {
+        if constexpr (sizeof(T) == 4 && (Logits || !Smooth)) {
+            if (end - begin >= kProductMin) return loss_sum<Logits, Smooth, true>(loss, yt, yp, begin, end);
+        }
+        return loss_sum<Logits, Smooth, false>(loss, yt, yp, begin, end);
+    }
+    template <bool Logits, bool Smooth, bool Products>
+    static double loss_sum(const Loss& loss, const T* yt, const T* yp, int64_t begin, int64_t end) {
         Sum sum;
+        LogProduct logs;
         int64_t i = begin;
         for (; i + kUnroll * N <= end; i += kUnroll * N) {
             prefetch_ahead(yt + i), prefetch_ahead(yp + i);
             R y[kUnroll], x[kUnroll], l[kUnroll];
             for (int j = 0; j < kUnroll; ++j) y[j] = V::load(yt + i + j * N), x[j] = V::load(yp + i + j * N);
-            loss.template group<kUnroll, Logits, Smooth>(y, x, l);
-            sum.add_group(l);
+            if (Products) {
+                loss.template accumulate<kUnroll, Logits, Smooth>(y, x, sum, logs);
+            } else {
+                loss.template group<kUnroll, Logits, Smooth>(y, x, l);
+                sum.add_group(l);
+            }
         }
         for (; i < end; i += N) {
             const int n = int(min64(N, end - i));
             const R l = loss_n<Logits, Smooth>(loss, yt + i, yp + i, n);
             sum.add_block(n == N ? l : V::keep_first(l, n));
         }
-        return sum.total();
+        if (!Products) return sum.total();
+        return Logits ? sum.total() + logs.log() : sum.total() - logs.log();
     }
 
     struct RowPiece {
         template <bool Logits, bool Smooth>
         static double run(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
-            return row_sum<Logits, Smooth>(Loss(p), p.y_true + row * p.reduced, p.y_pred + row * p.reduced, begin, end);
+            return loss_sum<Logits, Smooth>(Loss(p), p.y_true + row * p.reduced, p.y_pred + row * p.reduced, begin, end);
         }
     };
     static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
@@ -267,7 +359,7 @@ struct BceKernel {
                     for (int64_t k = 0; k < rows; ++k) {
                         const int64_t row = r0 + k;
                         prefetch_ahead(p.y_true + row * len), prefetch_ahead(p.y_pred + row * len);
-                        sums[k] = row_sum<Logits, Smooth>(loss, p.y_true + row * len, p.y_pred + row * len, 0, len);
+                        sums[k] = loss_sum<Logits, Smooth>(loss, p.y_true + row * len, p.y_pred + row * len, 0, len);
                     }
                 } else {
                     const int64_t e0 = r0 * len, count = rows * len;

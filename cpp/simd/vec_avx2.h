@@ -5,6 +5,21 @@
 
 namespace fastbce::simd::avx2 {
 
+// Float64 lanes of running products (see LogProduct in bce_kernel.h).
+// x * (1 + v) when PlusOne, else x * v.
+template <bool PlusOne>
+inline __m256d mul_pd(__m256d x, __m256d v) { return _mm256_mul_pd(x, PlusOne ? _mm256_add_pd(_mm256_set1_pd(1.0), v) : v); }
+// x = m * 2^k with m in [1, 2) for positive normal x: returns m and adds k to e. NaN lanes stay NaN.
+inline __m256d frexp12_pd(__m256d x, __m256d& e) {
+    const __m256i bits = _mm256_castpd_si256(x);
+    const __m256d two52 = _mm256_set1_pd(4503599627370496.0);  // int64 -> double: place k in 2^52's mantissa
+    const __m256d k = _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits, 52), _mm256_castpd_si256(two52)));
+    e = _mm256_add_pd(e, _mm256_sub_pd(k, _mm256_set1_pd(4503599627370496.0 + 1023.0)));
+    const __m256i m = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000fffffffffffffLL)),
+                                      _mm256_set1_epi64x(0x3ff0000000000000LL));
+    return _mm256_blendv_pd(_mm256_castsi256_pd(m), x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+}
+
 struct F32 {
     using T = float;
     using reg = __m256;
@@ -81,6 +96,15 @@ struct F32 {
         return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
     }
     static double acc_sum(acc a) { return hsum_pd(_mm256_add_pd(a.lo, a.hi)); }
+    static acc acc_one() { return {_mm256_set1_pd(1.0), _mm256_set1_pd(1.0)}; }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) {
+        return {mul_pd<PlusOne>(a.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v))),
+                mul_pd<PlusOne>(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)))};
+    }
+    static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
+    static constexpr int kAccLanes = 8;
+    static void acc_store(double* out, acc a) { _mm256_storeu_pd(out, a.lo), _mm256_storeu_pd(out + 4, a.hi); }
 };
 
 struct F64 {
@@ -152,6 +176,12 @@ struct F64 {
     static acc acc_zero() { return _mm256_setzero_pd(); }
     static acc acc_add(acc a, reg v) { return _mm256_add_pd(a, v); }
     static double acc_sum(acc a) { return F32::hsum_pd(a); }
+    static acc acc_one() { return _mm256_set1_pd(1.0); }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) { return mul_pd<PlusOne>(a, v); }
+    static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
+    static constexpr int kAccLanes = 4;
+    static void acc_store(double* out, acc a) { _mm256_storeu_pd(out, a); }
 };
 
 }  // namespace fastbce::simd::avx2

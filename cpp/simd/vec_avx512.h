@@ -6,6 +6,16 @@
 
 namespace fastbce::simd::avx512 {
 
+// Float64 lanes of running products (see LogProduct in bce_kernel.h).
+// x * (1 + v) when PlusOne, else x * v.
+template <bool PlusOne>
+inline __m512d mul_pd(__m512d x, __m512d v) { return _mm512_mul_pd(x, PlusOne ? _mm512_add_pd(_mm512_set1_pd(1.0), v) : v); }
+// x = m * 2^k with m in [1, 2): returns m and adds k to e. VGETMANT/VGETEXP keep NaN.
+inline __m512d frexp12_pd(__m512d x, __m512d& e) {
+    e = _mm512_add_pd(e, _mm512_getexp_pd(x));
+    return _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+}
+
 struct F32 {
     using T = float;
     using reg = __m512;
@@ -70,6 +80,15 @@ struct F32 {
                 _mm512_add_pd(a.hi, _mm512_cvtps_pd(hi))};
     }
     static double acc_sum(acc a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
+    static acc acc_one() { return {_mm512_set1_pd(1.0), _mm512_set1_pd(1.0)}; }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) {
+        __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+        return {mul_pd<PlusOne>(a.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v))), mul_pd<PlusOne>(a.hi, _mm512_cvtps_pd(hi))};
+    }
+    static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
+    static constexpr int kAccLanes = 16;
+    static void acc_store(double* out, acc a) { _mm512_storeu_pd(out, a.lo), _mm512_storeu_pd(out + 8, a.hi); }
 };
 
 struct F64 {
@@ -126,6 +145,12 @@ struct F64 {
     static acc acc_zero() { return _mm512_setzero_pd(); }
     static acc acc_add(acc a, reg v) { return _mm512_add_pd(a, v); }
     static double acc_sum(acc a) { return _mm512_reduce_add_pd(a); }
+    static acc acc_one() { return _mm512_set1_pd(1.0); }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) { return mul_pd<PlusOne>(a, v); }
+    static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
+    static constexpr int kAccLanes = 8;
+    static void acc_store(double* out, acc a) { _mm512_storeu_pd(out, a); }
 };
 
 }  // namespace fastbce::simd::avx512

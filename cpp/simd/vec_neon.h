@@ -7,6 +7,18 @@
 
 namespace fastbce::simd::neon {
 
+// Float64 lanes of running products (see LogProduct in bce_kernel.h).
+// x * (1 + v) when PlusOne, else x * v.
+template <bool PlusOne>
+inline float64x2_t mul_pd(float64x2_t x, float64x2_t v) { return vmulq_f64(x, PlusOne ? vaddq_f64(vdupq_n_f64(1.0), v) : v); }
+// x = m * 2^k with m in [1, 2) for positive normal x: returns m and adds k to e. NaN lanes stay NaN.
+inline float64x2_t frexp12_pd(float64x2_t x, float64x2_t& e) {
+    const uint64x2_t bits = vreinterpretq_u64_f64(x);
+    e = vaddq_f64(e, vsubq_f64(vcvtq_f64_u64(vshrq_n_u64(bits, 52)), vdupq_n_f64(1023.0)));
+    const uint64x2_t m = vorrq_u64(vandq_u64(bits, vdupq_n_u64(0x000fffffffffffffull)), vdupq_n_u64(0x3ff0000000000000ull));
+    return vbslq_f64(vceqq_f64(x, x), vreinterpretq_f64_u64(m), x);
+}
+
 struct F32 {
     using T = float;
     using reg = float32x4_t;
@@ -86,6 +98,14 @@ struct F32 {
         return {vaddq_f64(a.lo, vcvt_f64_f32(vget_low_f32(v))), vaddq_f64(a.hi, vcvt_high_f64_f32(v))};
     }
     static double acc_sum(acc a) { return vaddvq_f64(vaddq_f64(a.lo, a.hi)); }
+    static acc acc_one() { return {vdupq_n_f64(1.0), vdupq_n_f64(1.0)}; }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) {
+        return {mul_pd<PlusOne>(a.lo, vcvt_f64_f32(vget_low_f32(v))), mul_pd<PlusOne>(a.hi, vcvt_high_f64_f32(v))};
+    }
+    static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
+    static constexpr int kAccLanes = 4;
+    static void acc_store(double* out, acc a) { vst1q_f64(out, a.lo), vst1q_f64(out + 2, a.hi); }
 };
 
 struct F64 {
@@ -162,6 +182,12 @@ struct F64 {
     static acc acc_zero() { return vdupq_n_f64(0.0); }
     static acc acc_add(acc a, reg v) { return vaddq_f64(a, v); }
     static double acc_sum(acc a) { return vaddvq_f64(a); }
+    static acc acc_one() { return vdupq_n_f64(1.0); }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) { return mul_pd<PlusOne>(a, v); }
+    static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
+    static constexpr int kAccLanes = 2;
+    static void acc_store(double* out, acc a) { vst1q_f64(out, a); }
 };
 
 }  // namespace fastbce::simd::neon

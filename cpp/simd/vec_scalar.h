@@ -91,6 +91,22 @@ struct Vec {
     static acc acc_zero() { return 0.0; }
     static acc acc_add(acc a, reg v) { return a + double(v); }
     static double acc_sum(acc a) { return a; }
+    // Float64 running products (see LogProduct in bce_kernel.h): a * (1 + v) when PlusOne, else a * v.
+    static acc acc_one() { return 1.0; }
+    template <bool PlusOne>
+    static acc acc_mul(acc a, reg v) { return a * (PlusOne ? 1.0 + double(v) : double(v)); }
+    // a = m * 2^k with m in [1, 2) for positive normal a: returns m and adds k to e. NaN stays NaN.
+    static acc acc_frexp(acc a, acc& e) {
+        uint64_t bits;
+        std::memcpy(&bits, &a, sizeof bits);
+        e += double(int64_t(bits >> 52) - 1023);
+        bits = (bits & ((uint64_t(1) << 52) - 1)) | (uint64_t(1023) << 52);
+        double m;
+        std::memcpy(&m, &bits, sizeof m);
+        return a == a ? m : a;
+    }
+    static constexpr int kAccLanes = 1;
+    static void acc_store(double* out, acc a) { *out = a; }
 };
 
 using F32 = Vec<float>;

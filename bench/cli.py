@@ -157,16 +157,23 @@ def main(argv=None) -> int:
         f"contenders: {', '.join(c.name for c in loaded)}")
 
     started = time.perf_counter()
-    roofs = []
+    # The roofline at --roofline-size (the headline) and at every measured size the fractions are reported for.
+    roof_sizes = sorted({args.roofline_size} | {n for _, n in args.plan if n >= report.ROOFLINE_MIN_SIZE})
+    roofs = {n: [] for n in roof_sizes}
     if "roofline" not in args.skip:
-        log("measuring the read-bandwidth roofline (again at the end; the better one counts) ...")
-        roofs.append(roofline.measure(args.roofline_size))
+        log("measuring the read-bandwidth roofline at " + ", ".join(map(C.format_size, roof_sizes))
+            + " (again at the end; the better one counts) ...")
+        for n in roof_sizes:
+            roofs[n].append(roofline.measure(n))
     store = C.DataStore(seed=args.seed, width=args.width)
     results = run_throughput(args, loaded, store)
     roof = None
-    if roofs:
-        roofs.append(roofline.measure(args.roofline_size))
-        roof = dict(max(roofs, key=lambda r: r["elems_per_s"]), runs_gbytes_per_s=[r["gbytes_per_s"] for r in roofs])
+    if "roofline" not in args.skip:
+        for n in roof_sizes:
+            roofs[n].append(roofline.measure(n))
+        best = {n: dict(max(r, key=lambda x: x["elems_per_s"]), runs_gbytes_per_s=[x["gbytes_per_s"] for x in r])
+                for n, r in roofs.items()}
+        roof = dict(best[args.roofline_size], by_size={str(n): b for n, b in best.items()})
     lat = None
     if "latency" not in args.skip:
         log("measuring 1x4 call latency ...")

@@ -118,8 +118,8 @@ ROOFLINE_MIN_SIZE = 1 << 24  # 16M elements: 128 MB of float32 inputs, well past
 
 
 def roofline_fractions(results: Results, roofline: dict | None) -> list[dict]:
-    """fastbce's read bandwidth as a fraction of the roofline, at each case's sizes >= 16M
-    (smaller inputs partly live in the caches and can beat a DRAM roofline)."""
+    """fastbce's read bandwidth as a fraction of the roofline measured at the same size, at each
+    case's sizes >= 16M (smaller inputs live in the caches)."""
     if not roofline:
         return []
     out = []
@@ -129,23 +129,25 @@ def roofline_fractions(results: Results, roofline: dict | None) -> list[dict]:
             if rec is None or rec.status != "ok":
                 continue
             gbs = rec.melem_s * 1e6 * BY_NAME[case].bytes_per_elem / 1e9
+            roof = roofline.get("by_size", {}).get(str(size), roofline)
             out.append({"case": case, "size": size, "melem_s": rec.melem_s, "gbytes_per_s": gbs,
-                        "fraction": gbs / roofline["gbytes_per_s"]})
+                        "roofline_size": roof["n"], "fraction": gbs / roof["gbytes_per_s"]})
     return out
 
 
 def roofline_text(roofline: dict | None, fractions: list[dict]) -> str:
     if not roofline:
         return "Roofline: not measured"
-    methods = ", ".join(f"{k} {v / 1e6:.0f}" for k, v in roofline["methods"].items())
-    lines = [f"Read-bandwidth roofline: {roofline['elems_per_s'] / 1e6:.0f} Melem/s of two float32 arrays "
-             f"= {roofline['gbytes_per_s']:.1f} GB/s",
-             f"  (n={format_size(roofline['n'])} per array; Melem/s by method: {methods}"
-             + (f"; GB/s at start and end: {', '.join(f'{g:.1f}' for g in roofline['runs_gbytes_per_s'])}"
-                if "runs_gbytes_per_s" in roofline else "") + ")"]
+    lines = ["Read-bandwidth roofline (reading two float32 arrays of n elements, the best reader counts):"]
+    for roof in sorted(roofline.get("by_size", {}).values(), key=lambda r: r["n"]) or [roofline]:
+        methods = ", ".join(f"{k} {v / 1e6:.0f}" for k, v in roof["methods"].items())
+        lines.append(f"  n={format_size(roof['n']):>4}: {roof['elems_per_s'] / 1e6:.0f} Melem/s "
+                     f"= {roof['gbytes_per_s']:.1f} GB/s  (Melem/s by reader: {methods}"
+                     + (f"; GB/s at start and end: {', '.join(f'{g:.1f}' for g in roof['runs_gbytes_per_s'])}"
+                        if "runs_gbytes_per_s" in roof else "") + ")")
     for f in fractions:
         lines.append(f"  fastbce {f['case']:<24} {format_size(f['size']):>4}: {f['gbytes_per_s']:6.1f} GB/s"
-                     f" = {f['fraction'] * 100:5.1f}% of roofline")
+                     f" = {f['fraction'] * 100:5.1f}% of the {format_size(f.get('roofline_size', roofline['n']))} roofline")
     return "\n".join(lines)
 
 
@@ -272,7 +274,7 @@ def plot(path: str | Path, results: Results, roofline: dict | None, title: str) 
                     lw=2.4 if fb else 1.2, color="black" if fb else None, label=name, zorder=3 if fb else 2)
         if roofline:
             ax.axhline(roofline["gbytes_per_s"] * 1e9 / BY_NAME[case].bytes_per_elem / 1e6,
-                       ls="--", color="gray", lw=1, label="read roofline")
+                       ls="--", color="gray", lw=1, label=f"read roofline ({format_size(roofline['n'])})")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         sizes = results.sizes(case)

@@ -1,9 +1,12 @@
-"""Read-bandwidth roofline of the machine, measured without fastbce.
+"""Read-bandwidth roofline of the machine: how fast two float32 arrays can merely be read.
 
-Streams two float32 arrays much larger than the caches and reports the best of a few
-independent readers (BLAS ``np.dot``; ``np.dot`` over chunks on a thread pool of all usable
-CPUs; a parallel numba reduction when numba is installed) as elements/s, one element being
+Streams two float32 arrays of ``n`` elements and reports the best of a few readers (BLAS
+``np.dot``; ``np.dot`` over chunks on a thread pool of all usable CPUs; a parallel numba
+reduction when numba is installed; ``fastbce._core.read_sum``, which sums ``a + b`` with the
+loss's own tasks, threads, loads and prefetches but no loss) as elements/s, one element being
 one float32 of each array (8 bytes), which is exactly what a binary-label float32 loss reads.
+Measured at every size the fraction is reported for: on this kind of machine 16M elements
+(128 MB) can be served by a large L3, 64M (512 MB) comes from DRAM.
 """
 from __future__ import annotations
 
@@ -52,6 +55,11 @@ def measure(n: int = 1 << 26, config: TimingConfig | None = None) -> dict:
         read2 = _numba_reader()
         if read2 is not None:
             readers["numba prange"] = lambda: read2(a, b)
+        try:
+            from fastbce import _core
+            readers["fastbce read_sum"] = lambda: _core.read_sum(a, b)
+        except Exception:  # noqa: BLE001  (peers-only runs)
+            pass
         for name, fn in readers.items():
             fn()  # warm: page faults, thread start, compilation
             t = time_one(fn, config)

@@ -86,7 +86,19 @@ double run_bce(const Problem<T>& p) {
     });
 }
 
+template <class T>
+double run_read_sum(const T* a, const T* b, int64_t n) {
+    const DefaultFpMode fp_mode;
+    const Kernels<T>& k = kernels_for<T>(active_table());
+    if (n <= 0) return 0.0;
+    return sum_tasks(ceil_div(n, kTaskElements), n, [&](int64_t t) {
+        const int64_t begin = t * kTaskElements;
+        return k.read_sum(a, b, begin, begin + kTaskElements < n ? begin + kTaskElements : n);
+    });
+}
+
 template double run_bce<float>(const Problem<float>&);
+template double run_read_sum<float>(const float*, const float*, int64_t);
 template double run_bce<double>(const Problem<double>&);
 
 }  // namespace fastbce

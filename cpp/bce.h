@@ -8,4 +8,9 @@ namespace fastbce {
 template <class T>
 double run_bce(const Problem<T>& p);
 
+// Sum of a[i] + b[i], i < n, with run_bce's tasks, threads and loads but no loss: what reading the inputs
+// alone costs (the benchmark's read-bandwidth roofline).
+template <class T>
+double run_read_sum(const T* a, const T* b, int64_t n);
+
 }  // namespace fastbce

@@ -39,6 +39,9 @@ struct Kernels {
     double (*row_piece)(const Problem<T>& p, int64_t row, int64_t begin, int64_t end);
     // inner > 1: outer indices [begin, end), every inner position.
     double (*strided)(const Problem<T>& p, int64_t begin, int64_t end);
+    // Sum of a[i] + b[i] over [begin, end): the loss loops' loads and prefetches without a loss (the
+    // benchmark's read-bandwidth roofline).
+    double (*read_sum)(const T* a, const T* b, int64_t begin, int64_t end);
     void (*log)(const T* x, T* y, int64_t n);
     void (*log1p)(const T* x, T* y, int64_t n);
     void (*exp)(const T* x, T* y, int64_t n);

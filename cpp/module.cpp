@@ -126,6 +126,21 @@ py::array math(const std::string& func, const py::array& x) {
     throw py::type_error("math: expected float32 or float64, got " + py::str(x.dtype()).cast<std::string>());
 }
 
+// The benchmark's read roofline: sum of a + b over two float32 arrays of one size (see run_read_sum).
+double read_sum(const py::array& a, const py::array& b) {
+    const int num = py::dtype::of<float>().num();
+    require_buffer(a, "a", num);
+    require_buffer(b, "b", num);
+    if (a.size() != b.size())
+        throw std::invalid_argument("read_sum: a has " + std::to_string(a.size()) + " and b " +
+                                    std::to_string(b.size()) + " elements");
+    const float* pa = static_cast<const float*>(a.data());
+    const float* pb = static_cast<const float*>(b.data());
+    const int64_t n = a.size();
+    py::gil_scoped_release release;
+    return fastbce::run_read_sum<float>(pa, pb, n);
+}
+
 // The result types fast_call builds.
 struct ResultTypes {
     py::object f32, f64, array;  // LossFloat32, LossFloat64, LossArray (python/fastbce/_results.py)
@@ -245,6 +260,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("from_logits"), py::arg("label_smoothing"));
     m.def("set_result_types", &set_result_types, py::arg("f32"), py::arg("f64"), py::arg("array"));
     m.def("math", &math, py::arg("func"), py::arg("x"));
+    m.def("read_sum", &read_sum, py::arg("a"), py::arg("b"));
     m.def("isa", [] { return std::string(fastbce::active_table().name); });
     m.def("available_isas", &fastbce::available_isas);
     m.def("set_isa", &fastbce::set_isa, py::arg("name"));

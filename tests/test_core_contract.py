@@ -53,3 +53,22 @@ def test_large_batch_weight_needing_conversion_is_read_per_chunk():
     per_sample = reference.loss(np.ones((1, 1), np.float32), np.full((1, 1), 0.75, np.float32), reduction="none")
     np.testing.assert_allclose(float(got), 2.0 * float(per_sample[0]) * n, rtol=1e-6)
     assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MB: the weight was copied whole"
+
+
+@pytest.mark.parametrize("n", [0, 1, 17, 1000, (1 << 18) + 5])  # the last: several tasks on the pool
+def test_read_sum_is_the_sum_of_both_inputs(each_isa, rng, n):
+    # the benchmark's read roofline reads exactly the two arrays, every element once
+    a = rng.random(n).astype(np.float32)
+    b = rng.random(n).astype(np.float32)
+    want = float(np.sum(a, dtype=np.float64) + np.sum(b, dtype=np.float64))
+    assert _core.read_sum(a, b) == pytest.approx(want, rel=1e-6, abs=1e-6)
+
+
+def test_read_sum_rejects_what_it_cannot_read():
+    a = np.ones(8, np.float32)
+    with pytest.raises(TypeError, match="a: expected dtype float32, got float64"):
+        _core.read_sum(a.astype(np.float64), a)
+    with pytest.raises(ValueError, match="b: expected an aligned C-contiguous"):
+        _core.read_sum(a, np.ones(16, np.float32)[::2])
+    with pytest.raises(ValueError, match="a has 8 and b 7 elements"):
+        _core.read_sum(a, a[:7])

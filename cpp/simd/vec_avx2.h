@@ -103,6 +103,7 @@ struct F32 {
                 mul_pd<PlusOne>(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)))};
     }
     static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
+    static acc acc_mul_acc(acc a, acc b) { return {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)}; }
     static constexpr int kAccLanes = 8;
     static void acc_store(double* out, acc a) { _mm256_storeu_pd(out, a.lo), _mm256_storeu_pd(out + 4, a.hi); }
 };
@@ -180,6 +181,7 @@ struct F64 {
     template <bool PlusOne>
     static acc acc_mul(acc a, reg v) { return mul_pd<PlusOne>(a, v); }
     static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
+    static acc acc_mul_acc(acc a, acc b) { return _mm256_mul_pd(a, b); }
     static constexpr int kAccLanes = 4;
     static void acc_store(double* out, acc a) { _mm256_storeu_pd(out, a); }
 };

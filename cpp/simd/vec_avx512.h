@@ -87,6 +87,7 @@ struct F32 {
         return {mul_pd<PlusOne>(a.lo, _mm512_cvtps_pd(_mm512_castps512_ps256(v))), mul_pd<PlusOne>(a.hi, _mm512_cvtps_pd(hi))};
     }
     static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
+    static acc acc_mul_acc(acc a, acc b) { return {_mm512_mul_pd(a.lo, b.lo), _mm512_mul_pd(a.hi, b.hi)}; }
     static constexpr int kAccLanes = 16;
     static void acc_store(double* out, acc a) { _mm512_storeu_pd(out, a.lo), _mm512_storeu_pd(out + 8, a.hi); }
 };
@@ -149,6 +150,7 @@ struct F64 {
     template <bool PlusOne>
     static acc acc_mul(acc a, reg v) { return mul_pd<PlusOne>(a, v); }
     static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
+    static acc acc_mul_acc(acc a, acc b) { return _mm512_mul_pd(a, b); }
     static constexpr int kAccLanes = 8;
     static void acc_store(double* out, acc a) { _mm512_storeu_pd(out, a); }
 };

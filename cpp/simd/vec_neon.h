@@ -104,6 +104,7 @@ struct F32 {
         return {mul_pd<PlusOne>(a.lo, vcvt_f64_f32(vget_low_f32(v))), mul_pd<PlusOne>(a.hi, vcvt_high_f64_f32(v))};
     }
     static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
+    static acc acc_mul_acc(acc a, acc b) { return {vmulq_f64(a.lo, b.lo), vmulq_f64(a.hi, b.hi)}; }
     static constexpr int kAccLanes = 4;
     static void acc_store(double* out, acc a) { vst1q_f64(out, a.lo), vst1q_f64(out + 2, a.hi); }
 };
@@ -186,6 +187,7 @@ struct F64 {
     template <bool PlusOne>
     static acc acc_mul(acc a, reg v) { return mul_pd<PlusOne>(a, v); }
     static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
+    static acc acc_mul_acc(acc a, acc b) { return vmulq_f64(a, b); }
     static constexpr int kAccLanes = 2;
     static void acc_store(double* out, acc a) { vst1q_f64(out, a); }
 };

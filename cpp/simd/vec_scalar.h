@@ -105,6 +105,7 @@ struct Vec {
         std::memcpy(&m, &bits, sizeof m);
         return a == a ? m : a;
     }
+    static acc acc_mul_acc(acc a, acc b) { return a * b; }
     static constexpr int kAccLanes = 1;
     static void acc_store(double* out, acc a) { *out = a; }
 };

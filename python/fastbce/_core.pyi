@@ -37,6 +37,10 @@ def bce(
 def math(func: str, x: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
     """Apply the active kernel's vector ``"log"``, ``"log1p"`` or ``"exp"`` to a contiguous float32/float64 array."""
 
+def read_sum(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> float:
+    """Sum of ``a + b`` over two contiguous float32 arrays of one size, with the loss's tasks, threads and loads
+    but no loss: the benchmark's read-bandwidth roofline (``bench/roofline.py``)."""
+
 def isa() -> str:
     """The active instruction-set level: ``"scalar"``, ``"avx2"``, ``"avx512"`` or ``"neon"``."""
 

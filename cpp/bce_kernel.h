@@ -257,26 +257,36 @@ struct BceKernel {
             if (!p.weight && !p.out) return loss_sum<Logits, Smooth>(loss, p.y_true, p.y_pred, begin, end);
             Sum sum;
             int64_t i = begin;
-            if (!p.weight) {  // no per-vector weight gather
-                for (; i + kUnroll * N <= end; i += kUnroll * N) {
-                    prefetch_inputs<kUnroll>(p.y_true + i, p.y_pred + i);
-                    R y[kUnroll], x[kUnroll], l[kUnroll];
-                    for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
-                    loss.template group<kUnroll, Logits, Smooth>(y, x, l);
-                    if (p.out)
-                        for (int j = 0; j < kUnroll; ++j) V::store(p.out + i + j * N, l[j]);
-                    sum.add_group(l);
-                }
-            }
-            for (; i < end; i += N) {
-                const int n = int(min64(N, end - i));
+            auto one_vector = [&](int n) {  // the n <= N elements at i
                 prefetch_inputs<1>(p.y_true + i, p.y_pred + i);
                 R v = loss_n<Logits, Smooth>(loss, p.y_true + i, p.y_pred + i, n);
                 if (p.weight) v = V::mul(v, weights_at(p, i, n));
                 if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
                 if (p.out) store_n(p.out + i, v, n);
                 sum.add_block(v);
+                i += n;
+            };
+            if (!p.weight || p.weight_len == 1 || p.weight_repeat == 1) {  // weights without a gather
+                // Per-element values do not depend on lane positions, so the stored losses may start with a
+                // head that aligns y_pred (and y_true, when it lies alike) for the main loop: +4-10% in the
+                // caches. Only here: a sum would group differently, and its bits would depend on addresses.
+                const uintptr_t misaligned = reinterpret_cast<uintptr_t>(p.y_pred + i) % sizeof(R);
+                if (p.out && misaligned) one_vector(int(min64(end - i, int64_t((sizeof(R) - misaligned) / sizeof(T)))));
+                const bool weight_stream = p.weight && p.weight_len > 1;
+                for (; i + kUnroll * N <= end; i += kUnroll * N) {
+                    prefetch_inputs<kUnroll>(p.y_true + i, p.y_pred + i);
+                    if (weight_stream) prefetch_ahead<kUnroll * int(sizeof(R))>(p.weight + i);
+                    R y[kUnroll], x[kUnroll], l[kUnroll];
+                    for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
+                    loss.template group<kUnroll, Logits, Smooth>(y, x, l);
+                    if (p.weight)
+                        for (int j = 0; j < kUnroll; ++j) l[j] = V::mul(l[j], weights_at(p, i + j * N, N));
+                    if (p.out)
+                        for (int j = 0; j < kUnroll; ++j) V::store(p.out + i + j * N, l[j]);
+                    sum.add_group(l);
+                }
             }
+            while (i < end) one_vector(int(min64(N, end - i)));
             return sum.total();
         }
     };

@@ -28,7 +28,9 @@ inline T sample_value(const Problem<T>& p, double loss_sum, int64_t sample) {
 }
 }  // namespace
 
-// Each entry returns the float64 sum of the per-sample values it formed (and stores them in p.out).
+// Each entry returns the float64 sum of the per-sample values it formed (and stores them in p.out). Without
+// p.out the sum may be formed another way (float32 log terms as products, no aligning head: bce_kernel.h), so
+// the two agree to rounding, not bit for bit; each is the same for any thread count.
 template <class T>
 struct Kernels {
     // reduced == 1: samples are elements; elements [begin, end) of the flat buffers.

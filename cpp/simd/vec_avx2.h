@@ -20,6 +20,12 @@ inline __m256d frexp12_pd(__m256d x, __m256d& e) {
     return _mm256_blendv_pd(_mm256_castsi256_pd(m), x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
 }
 
+// The float64 sums of the lanes of each of d[0..4), as one vector (a transposing add tree).
+inline __m256d hsum4_pd(const __m256d* d) {
+    const __m256d t01 = _mm256_hadd_pd(d[0], d[1]), t23 = _mm256_hadd_pd(d[2], d[3]);  // [a0+a1, b0+b1, a2+a3, b2+b3]
+    return _mm256_add_pd(_mm256_permute2f128_pd(t01, t23, 0x20), _mm256_permute2f128_pd(t01, t23, 0x31));
+}
+
 struct F32 {
     using T = float;
     using reg = __m256;
@@ -105,6 +111,13 @@ struct F32 {
     static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
     static acc acc_mul_acc(acc a, acc b) { return {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)}; }
     static constexpr int kAccLanes = 8;
+    // out[r] = the float64 sum of the lanes of v[r], r < N.
+    static void row_sums(const reg (&v)[N], double* out) {
+        __m256d d[N];
+        for (int r = 0; r < N; ++r)
+            d[r] = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v[r])), _mm256_cvtps_pd(_mm256_extractf128_ps(v[r], 1)));
+        _mm256_storeu_pd(out, hsum4_pd(d)), _mm256_storeu_pd(out + 4, hsum4_pd(d + 4));
+    }
     static void acc_store(double* out, acc a) { _mm256_storeu_pd(out, a.lo), _mm256_storeu_pd(out + 4, a.hi); }
 };
 
@@ -183,6 +196,7 @@ struct F64 {
     static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
     static acc acc_mul_acc(acc a, acc b) { return _mm256_mul_pd(a, b); }
     static constexpr int kAccLanes = 4;
+    static void row_sums(const reg (&v)[N], double* out) { _mm256_storeu_pd(out, hsum4_pd(v)); }
     static void acc_store(double* out, acc a) { _mm256_storeu_pd(out, a); }
 };
 

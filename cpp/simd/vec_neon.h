@@ -106,6 +106,12 @@ struct F32 {
     static acc acc_frexp(acc a, acc& e) { return {frexp12_pd(a.lo, e.lo), frexp12_pd(a.hi, e.hi)}; }
     static acc acc_mul_acc(acc a, acc b) { return {vmulq_f64(a.lo, b.lo), vmulq_f64(a.hi, b.hi)}; }
     static constexpr int kAccLanes = 4;
+    // out[r] = the float64 sum of the lanes of v[r], r < N.
+    static void row_sums(const reg (&v)[N], double* out) {
+        float64x2_t d[N];
+        for (int r = 0; r < N; ++r) d[r] = vaddq_f64(vcvt_f64_f32(vget_low_f32(v[r])), vcvt_high_f64_f32(v[r]));
+        vst1q_f64(out, vpaddq_f64(d[0], d[1])), vst1q_f64(out + 2, vpaddq_f64(d[2], d[3]));
+    }
     static void acc_store(double* out, acc a) { vst1q_f64(out, a.lo), vst1q_f64(out + 2, a.hi); }
 };
 
@@ -189,6 +195,7 @@ struct F64 {
     static acc acc_frexp(acc a, acc& e) { return frexp12_pd(a, e); }
     static acc acc_mul_acc(acc a, acc b) { return vmulq_f64(a, b); }
     static constexpr int kAccLanes = 2;
+    static void row_sums(const reg (&v)[N], double* out) { vst1q_f64(out, vpaddq_f64(v[0], v[1])); }
     static void acc_store(double* out, acc a) { vst1q_f64(out, a); }
 };
 

@@ -107,6 +107,7 @@ struct Vec {
     }
     static acc acc_mul_acc(acc a, acc b) { return a * b; }
     static constexpr int kAccLanes = 1;
+    static void row_sums(const reg (&v)[N], double* out) { out[0] = double(v[0]); }  // out[r] = lane sum of v[r]
     static void acc_store(double* out, acc a) { *out = a; }
 };
 

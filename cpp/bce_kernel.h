@@ -370,6 +370,7 @@ struct BceKernel {
     // Rows per batch of the rows path, and elements per loss buffer of its short-row branch.
     static constexpr int64_t kRowBatch = kFinishMax;
     static constexpr int64_t kRowBuffer = 1024;
+    static_assert(kRowBatch % N == 0, "row_sums writes whole blocks of N sums");
 
     // The losses of one row of len <= kRowVectors * N elements as one vector: a float tree of its vectors,
     // as Sum adds two blocks of 4.

@@ -28,9 +28,11 @@ inline T sample_value(const Problem<T>& p, double loss_sum, int64_t sample) {
 }
 }  // namespace
 
-// Each entry returns the float64 sum of the per-sample values it formed (and stores them in p.out). Without
-// p.out the sum may be formed another way (float32 log terms as products, no aligning head: bce_kernel.h), so
-// the two agree to rounding, not bit for bit; each is the same for any thread count.
+// Each entry returns the float64 sum of the per-sample values it formed (and stores them in p.out). For flat
+// problems the sum is formed differently with and without p.out (with it: after a head that aligns y_pred, so
+// its last bits depend on that address; without it: float32 log terms as products, bce_kernel.h), so the two
+// agree to rounding, not bit for bit. Every sum is the same for any thread count; the ones callers use (those
+// without p.out) are also the same at any address.
 template <class T>
 struct Kernels {
     // reduced == 1: samples are elements; elements [begin, end) of the flat buffers.

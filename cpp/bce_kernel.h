@@ -1,6 +1,7 @@
 // The fused loss loops, written once over a vector type V (cpp/simd/vec_*.h) and instantiated per target.
 // Element loss in the input dtype exactly as tf_keras computes it; sums as short float trees added into
-// float64 lanes (see Sum); per-sample values via sample_value (kernel_table.h).
+// float64 lanes (see Sum), and the log terms of long float32 sums as float64 products (see LogProduct);
+// per-sample values via sample_value (kernel_table.h).
 #pragma once
 #include <cmath>
 #include <cstdint>

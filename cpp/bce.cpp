@@ -38,6 +38,15 @@ double sum_tasks(int64_t tasks, int64_t elements, Task task) {
     return total;
 }
 
+// f(begin, end) over [0, n) cut into the fixed tasks of kTaskElements, summed in task order.
+template <class F>
+double sum_over_tasks(int64_t n, F f) {
+    return sum_tasks(ceil_div(n, kTaskElements), n, [&](int64_t t) {
+        const int64_t begin = t * kTaskElements;
+        return f(begin, begin + kTaskElements < n ? begin + kTaskElements : n);
+    });
+}
+
 }  // namespace
 
 template <class T>
@@ -56,10 +65,7 @@ double run_bce(const Problem<T>& p) {
         return total;
     }
     if (p.reduced == 1) {
-        return sum_tasks(ceil_div(elements, kTaskElements), elements, [&](int64_t t) {
-            const int64_t begin = t * kTaskElements;
-            return k.flat(p, begin, begin + kTaskElements < elements ? begin + kTaskElements : elements);
-        });
+        return sum_over_tasks(elements, [&](int64_t begin, int64_t end) { return k.flat(p, begin, end); });
     }
     if (p.inner == 1 && p.reduced >= kTaskElements) {  // long rows: pieces of rows, then each row in order
         const int64_t pieces = ceil_div(p.reduced, kTaskElements), tasks = p.outer * pieces;
@@ -90,11 +96,7 @@ template <class T>
 double run_read_sum(const T* a, const T* b, int64_t n) {
     const DefaultFpMode fp_mode;
     const Kernels<T>& k = kernels_for<T>(active_table());
-    if (n <= 0) return 0.0;
-    return sum_tasks(ceil_div(n, kTaskElements), n, [&](int64_t t) {
-        const int64_t begin = t * kTaskElements;
-        return k.read_sum(a, b, begin, begin + kTaskElements < n ? begin + kTaskElements : n);
-    });
+    return sum_over_tasks(n, [&](int64_t begin, int64_t end) { return k.read_sum(a, b, begin, end); });
 }
 
 template double run_bce<float>(const Problem<float>&);

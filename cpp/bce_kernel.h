@@ -118,8 +118,7 @@ struct BceKernel {
         template <int U, bool Logits, bool Smooth>
         void group(R (&y)[U], const R (&x)[U], R (&l)[U]) const {
             using simd::Domain;
-            if (Smooth)
-                for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
+            if (Smooth) smooth_labels(y);
             if (Logits) {
                 for (int j = 0; j < U; ++j)
                     l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(exp_neg_abs(x[j])));
@@ -138,8 +137,7 @@ struct BceKernel {
         // sum.total() + logs.log() for logits, sum.total() - logs.log() for probabilities.
         template <int U, bool Logits, bool Smooth>
         void accumulate(R (&y)[U], const R (&x)[U], Sum& sum, LogProduct& logs) const {
-            if (Smooth)
-                for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
+            if (Smooth) smooth_labels(y);
             R l[U], f[U];
             if (Logits) {
                 for (int j = 0; j < U; ++j) {
@@ -161,6 +159,12 @@ struct BceKernel {
                 soft_labels(y, x, l);
                 sum.add_group(l);
             }
+        }
+
+        // y * (1 - ls) + 0.5 * ls, in T as tf_keras does it.
+        template <int U>
+        void smooth_labels(R (&y)[U]) const {
+            for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
         }
 
         // True when every label of the U vectors is 0 or 1; then q holds p + eps for label 1 and
@@ -221,6 +225,12 @@ struct BceKernel {
         R y[1] = {load_n(yt, n)}, x[1] = {load_n(yp, n)}, l[1];
         loss.template group<1, Logits, Smooth>(y, x, l);
         return l[0];
+    }
+    // The same with dead lanes 0, ready to be summed.
+    template <bool Logits, bool Smooth>
+    static R live_loss_n(const Loss& loss, const T* yt, const T* yp, int n) {
+        const R l = loss_n<Logits, Smooth>(loss, yt, yp, n);
+        return n == N ? l : V::keep_first(l, n);
     }
 
     // Weights of samples [s, s + N).
@@ -321,11 +331,7 @@ struct BceKernel {
                 sum.add_group(l);
             }
         }
-        for (; i < end; i += N) {
-            const int n = int(min64(N, end - i));
-            const R l = loss_n<Logits, Smooth>(loss, yt + i, yp + i, n);
-            sum.add_block(n == N ? l : V::keep_first(l, n));
-        }
+        for (; i < end; i += N) sum.add_block(live_loss_n<Logits, Smooth>(loss, yt + i, yp + i, int(min64(N, end - i))));
         if (!Products) return sum.total();
         return Logits ? sum.total() + logs.log() : sum.total() - logs.log();
     }
@@ -381,10 +387,8 @@ struct BceKernel {
         R v[kRowVectors];
         int k = 0;
         for (int64_t i = 0; i < len; i += N, ++k) {
-            const int n = int(min64(N, len - i));
             prefetch_inputs<1>(yt + i, yp + i);
-            const R l = loss_n<Logits, Smooth>(loss, yt + i, yp + i, n);
-            v[k] = n == N ? l : V::keep_first(l, n);
+            v[k] = live_loss_n<Logits, Smooth>(loss, yt + i, yp + i, int(min64(N, len - i)));
         }
         for (; k > 1; k = (k + 1) / 2) {  // pairwise, an odd last vector carried up
             for (int j = 0; j < k / 2; ++j) v[j] = V::add(v[2 * j], v[2 * j + 1]);

@@ -47,9 +47,10 @@ def _fastbce_variants(mod, data, errors: dict) -> dict:
         from fastbce import _core
 
         rows, width = yp.shape
+        spec = mod.BinaryCrossentropy().spec
 
         def raw():
-            return _core.bce(yt, yp, None, None, rows, width, 1, 1, False, 0.0)
+            return _core.bce(yt, yp, None, None, rows, width, 1, 1, spec)
 
         raw()
         out["fastbce._core.bce (no Python layer)"] = raw

@@ -3,15 +3,14 @@
 #include <vector>
 
 #include "dispatch.h"
+#include "kernel/tuning.h"
 #include "threads.h"
 
 namespace fastbce {
 namespace {
 
-// Elements per task. The partition depends only on the shape, never on the thread count.
-constexpr int64_t kTaskElements = int64_t(1) << 15;
-// Below this many elements the pool's wake-up costs more than it saves.
-constexpr int64_t kParallelElements = int64_t(1) << 17;
+using tuning::kParallelElements;
+using tuning::kTaskElements;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -95,7 +94,7 @@ double run_bce(const Problem<T>& p) {
 template <class T>
 double run_read_sum(const T* a, const T* b, int64_t n) {
     const DefaultFpMode fp_mode;
-    const Kernels<T>& k = kernels_for<T>(active_table());
+    const Probes<T>& k = probes_for<T>(active_table());
     return sum_over_tasks(n, [&](int64_t begin, int64_t end) { return k.read_sum(a, b, begin, end); });
 }
 

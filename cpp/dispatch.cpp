@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+#include <iterator>
+#include <type_traits>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
 #define FASTBCE_X86 1
@@ -79,23 +81,50 @@ const X86Features& x86() {
 }
 #endif
 
+// The cpu_check functions of levels.def (defined everywhere: a level of another architecture names its
+// check in code that is never instantiated, but the name must exist).
 bool always() { return true; }
+#ifdef FASTBCE_X86
+bool x86_avx512() { return x86().avx512; }
+bool x86_avx2_fma() { return x86().avx2_fma; }
+#else
+bool x86_avx512() { return false; }
+bool x86_avx2_fma() { return false; }
+#endif
 
-// Priority order, best first; the baseline is last and always runs.
-const Level kLevels[] = {
-#ifdef FASTBCE_HAVE_AVX512
-    {"avx512", &avx512_table, [] { return x86().avx512; }},
-#endif
-#ifdef FASTBCE_HAVE_AVX2
-    {"avx2", &avx2_table, [] { return x86().avx2_fma; }},
-#endif
-#ifdef FASTBCE_HAVE_NEON
-    {"neon", &neon_table, &always},
-#endif
-    {"scalar", &scalar_table, &always},
+// Level `name`, or nothing when this build lacks it (FASTBCE_COMPILED_<name> = 0, set by CMakeLists.txt
+// from levels.def): the table and the CPU check are referred to only inside the discarded branch then.
+using TableFn = const KernelTable& (*)();
+using CheckFn = bool (*)();
+template <bool Compiled, class Table, class Check>
+Level level(const char* name, Table table, Check check) {
+    if constexpr (Compiled) return {name, table(std::true_type{}), check(std::true_type{})};
+    else return {nullptr, nullptr, nullptr};
+}
+#define FASTBCE_LEVEL(name, arch, check, flags, msvc_flags)                                 \
+    level<FASTBCE_COMPILED_##name>(                                                        \
+        #name,                                                                             \
+        [](auto compiled) -> TableFn {                                                     \
+            if constexpr (decltype(compiled)::value) return &name##_table;                 \
+            else return nullptr;                                                           \
+        },                                                                                 \
+        [](auto compiled) -> CheckFn {                                                     \
+            if constexpr (decltype(compiled)::value) return &check;                        \
+            else return nullptr;                                                           \
+        }),
+
+// levels.def in its order (best first); entries of levels this build lacks have no name.
+const Level kAllLevels[] = {
+#include "levels.def"
 };
-// Every level any build can have (kLevels holds those compiled into this one).
-const char* const kKnownNames[] = {"scalar", "avx2", "avx512", "neon"};
+#undef FASTBCE_LEVEL
+
+// Every level any build can have, and whether it is in this one.
+#define FASTBCE_LEVEL(name, arch, check, flags, msvc_flags) #name,
+const char* const kKnownNames[] = {
+#include "levels.def"
+};
+#undef FASTBCE_LEVEL
 
 std::string joined_available() {
     std::string s;
@@ -104,8 +133,8 @@ std::string joined_available() {
 }
 
 const KernelTable& table_named(const std::string& name, const char* origin) {
-    for (const Level& level : kLevels) {
-        if (name == level.name) {
+    for (const Level& level : kAllLevels) {
+        if (level.name && name == level.name) {
             if (!level.runs_here())
                 throw std::invalid_argument(std::string(origin) + "='" + name +
                                             "': this CPU/OS cannot run that level; available: " + joined_available());
@@ -124,10 +153,12 @@ std::once_flag g_once;
 
 }  // namespace
 
+std::vector<std::string> known_isas() { return {std::begin(kKnownNames), std::end(kKnownNames)}; }
+
 std::vector<std::string> available_isas() {
     std::vector<std::string> names;
-    for (const Level& level : kLevels)
-        if (level.runs_here()) names.emplace_back(level.name);
+    for (const Level& level : kAllLevels)
+        if (level.name && level.runs_here()) names.emplace_back(level.name);
     return names;
 }
 
@@ -140,8 +171,8 @@ const KernelTable& active_table() {
         if (forced && *forced) {
             chosen = &table_named(forced, "FASTBCE_ISA");
         } else {
-            for (const Level& level : kLevels)
-                if (level.runs_here()) { chosen = &level.table(); break; }
+            for (const Level& level : kAllLevels)
+                if (level.name && level.runs_here()) { chosen = &level.table(); break; }
         }
         const KernelTable* expected = nullptr;
         g_active.compare_exchange_strong(expected, chosen, std::memory_order_acq_rel);

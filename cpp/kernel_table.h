@@ -2,24 +2,25 @@
 #pragma once
 #include <cstdint>
 
+#include "loss_spec.h"
+
 namespace fastbce {
 
 // One fused loss problem over C-contiguous buffers laid out as (outer, reduced, inner).
 // Sample s = o * inner + i has the value v[s] = T(T(mean_r loss(o, r, i)) * w[s / weight_repeat]).
 template <class T>
 struct Problem {
-    const T* y_true;
-    const T* y_pred;
-    const T* weight;        // nullptr: every weight is 1
-    int64_t weight_len;     // 1: one weight for all samples
-    int64_t weight_repeat;  // consecutive samples sharing one weight (weight_len > 1)
-    int64_t outer, reduced, inner;
-    bool from_logits;
-    T label_smoothing;  // 0: labels used as given
-    T* out;             // nullptr: per-sample values are only summed
+    const T* y_true = nullptr;
+    const T* y_pred = nullptr;
+    const T* weight = nullptr;  // nullptr: every weight is 1
+    int64_t weight_len = 1;     // 1: one weight for all samples
+    int64_t weight_repeat = 1;  // consecutive samples sharing one weight (weight_len > 1)
+    int64_t outer = 0, reduced = 0, inner = 0;
+    LossSpec<T> spec;
+    T* out = nullptr;  // nullptr: per-sample values are only summed
 };
 
-namespace {  // internal linkage: see bce_kernel.h
+namespace {  // internal linkage: see kernel/access.h
 // The one place a per-sample value is formed from its loss sum: the mean rounded to T, times the weight.
 template <class T>
 inline T sample_value(const Problem<T>& p, double loss_sum, int64_t sample) {
@@ -28,11 +29,11 @@ inline T sample_value(const Problem<T>& p, double loss_sum, int64_t sample) {
 }
 }  // namespace
 
-// Each entry returns the float64 sum of the per-sample values it formed (and stores them in p.out). For flat
-// problems the sum is formed differently with and without p.out (with it: after a head that aligns y_pred, so
-// its last bits depend on that address; without it: float32 log terms as products, bce_kernel.h), so the two
-// agree to rounding, not bit for bit. Every sum is the same for any thread count; the ones callers use (those
-// without p.out) are also the same at any address.
+// The schedules of one level (kernel/schedules.h). Each entry returns the float64 sum of the per-sample
+// values it formed (and stores them in p.out). For flat problems the sum is formed differently with and
+// without p.out (with it: after a head that aligns y_pred, so its last bits depend on that address; without
+// it: float32 log terms as products), so the two agree to rounding, not bit for bit. Every sum is the same
+// for any thread count; the ones callers use (those without p.out) are also the same at any address.
 template <class T>
 struct Kernels {
     // reduced == 1: samples are elements; elements [begin, end) of the flat buffers.
@@ -43,6 +44,11 @@ struct Kernels {
     double (*row_piece)(const Problem<T>& p, int64_t row, int64_t begin, int64_t end);
     // inner > 1: outer indices [begin, end), every inner position.
     double (*strided)(const Problem<T>& p, int64_t begin, int64_t end);
+};
+
+// Hooks for the tests and the benchmark, not used by the loss.
+template <class T>
+struct Probes {
     // Sum of a[i] + b[i] over [begin, end): the loss loops' loads and prefetches without a loss (the
     // benchmark's read-bandwidth roofline).
     double (*read_sum)(const T* a, const T* b, int64_t begin, int64_t end);
@@ -55,19 +61,25 @@ struct KernelTable {
     const char* name;
     Kernels<float> f32;
     Kernels<double> f64;
+    Probes<float> probes_f32;
+    Probes<double> probes_f64;
 };
 
 template <class T>
-inline const Kernels<T>& kernels_for(const KernelTable& t);
-template <>
-inline const Kernels<float>& kernels_for<float>(const KernelTable& t) { return t.f32; }
-template <>
-inline const Kernels<double>& kernels_for<double>(const KernelTable& t) { return t.f64; }
+inline const Kernels<T>& kernels_for(const KernelTable& t) {
+    if constexpr (sizeof(T) == 4) return t.f32;
+    else return t.f64;
+}
+template <class T>
+inline const Probes<T>& probes_for(const KernelTable& t) {
+    if constexpr (sizeof(T) == 4) return t.probes_f32;
+    else return t.probes_f64;
+}
 
-// Defined in cpp/targets/*.cpp; each exists only where its target is compiled.
-const KernelTable& scalar_table();
-const KernelTable& avx2_table();
-const KernelTable& avx512_table();
-const KernelTable& neon_table();
+// <name>_table() of each level in levels.def; defined in cpp/targets/<name>.cpp, which exists only where
+// that level is compiled (dispatch.cpp refers to the compiled ones only).
+#define FASTBCE_LEVEL(name, arch, check, flags, msvc_flags) const KernelTable& name##_table();
+#include "levels.def"
+#undef FASTBCE_LEVEL
 
 }  // namespace fastbce

@@ -5,15 +5,19 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "bce.h"
 #include "dispatch.h"
+#include "loss_spec_py.h"
 #include "threads.h"
 
 namespace py = pybind11;
+using fastbce::LossSpec;
 using fastbce::Problem;
+using fastbce::Reduction;
 
 namespace {
 
@@ -49,8 +53,7 @@ int64_t checked_mul(int64_t a, int64_t b) {
 
 template <class T>
 double bce_typed(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
-                 int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, bool from_logits,
-                 double label_smoothing) {
+                 int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, const py::handle& spec) {
     const int num = y_pred.dtype().num();
     require_buffer(y_pred, "y_pred", num);
     require_buffer(y_true, "y_true", num);
@@ -59,8 +62,13 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
         throw std::invalid_argument("y_true has " + std::to_string(y_true.size()) + " and y_pred " +
                                     std::to_string(y_pred.size()) + " elements; outer*reduced*inner is " +
                                     std::to_string(elements));
-    Problem<T> p{static_cast<const T*>(y_true.data()), static_cast<const T*>(y_pred.data()), nullptr, 0, 1,
-                 outer, reduced, inner, from_logits, T(label_smoothing), nullptr};
+    Problem<T> p;
+    p.y_true = static_cast<const T*>(y_true.data());
+    p.y_pred = static_cast<const T*>(y_pred.data());
+    p.outer = outer, p.reduced = reduced, p.inner = inner;
+    const auto loss_spec = fastbce::spec_from_python<T>(spec);
+    if (!loss_spec) throw std::invalid_argument("spec: does not apply to these inputs");
+    p.spec = *loss_spec;
     py::array w_arr, out_arr;  // keep references alive while the GIL is released
     if (!weight.is_none()) {
         if (!py::isinstance<py::array>(weight)) throw py::type_error("weight: expected None or a numpy array");
@@ -90,22 +98,19 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
 }
 
 double bce(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
-           int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, bool from_logits,
-           double label_smoothing) {
+           int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, const py::object& spec) {
     const int num = y_pred.dtype().num();
     if (num == py::dtype::of<float>().num())
-        return bce_typed<float>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, from_logits,
-                                label_smoothing);
+        return bce_typed<float>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, spec);
     if (num == py::dtype::of<double>().num())
-        return bce_typed<double>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, from_logits,
-                                 label_smoothing);
+        return bce_typed<double>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, spec);
     throw py::type_error("y_pred: expected dtype float32 or float64, got " + py::str(y_pred.dtype()).cast<std::string>());
 }
 
 template <class T>
 py::array math_typed(const std::string& func, const py::array& x) {
     require_buffer(x, "x", x.dtype().num());
-    const auto& k = fastbce::kernels_for<T>(fastbce::active_table());
+    const auto& k = fastbce::probes_for<T>(fastbce::active_table());
     auto f = func == "log" ? k.log : func == "log1p" ? k.log1p : func == "exp" ? k.exp : nullptr;
     if (!f) throw std::invalid_argument("math: unknown function '" + func + "' (log, log1p, exp)");
     py::array_t<T> y(x.size());
@@ -182,12 +187,28 @@ FastWeight fast_weight(py::handle w, int num, const py::detail::PyArray_Proxy* i
     return fw;
 }
 
+// The sum of the weights as the caller gave them (MeanWithSampleWeight's divisor), rounded to T first.
+template <class T>
+double weight_sum(const FastWeight& w, int64_t samples) {
+    if (w.data) {
+        const T* v = static_cast<const T*>(w.data);
+        double s = 0.0;
+        for (int64_t i = 0; i < w.len; ++i) s += double(v[i]);
+        return s;
+    }
+    return w.len == 1 ? double(T(w.scalar)) : double(samples);
+}
+
 template <class T>
 double fast_run(const py::detail::PyArray_Proxy* t, const py::detail::PyArray_Proxy* p, const FastWeight& w,
-                int64_t outer, bool from_logits, double label_smoothing, void* out) {
+                int64_t outer, const LossSpec<T>& spec, void* out) {
     const T scalar_weight = T(w.scalar);
-    Problem<T> pr{reinterpret_cast<const T*>(t->data), reinterpret_cast<const T*>(p->data), nullptr, 0, 1,
-                  outer, p->dimensions[p->nd - 1], 1, from_logits, T(label_smoothing), static_cast<T*>(out)};
+    Problem<T> pr;
+    pr.y_true = reinterpret_cast<const T*>(t->data);
+    pr.y_pred = reinterpret_cast<const T*>(p->data);
+    pr.outer = outer, pr.reduced = p->dimensions[p->nd - 1], pr.inner = 1;
+    pr.spec = spec;
+    pr.out = static_cast<T*>(out);
     if (w.data) {
         pr.weight = static_cast<const T*>(w.data);
         pr.weight_len = w.len;
@@ -203,8 +224,7 @@ double fast_run(const py::detail::PyArray_Proxy* t, const py::detail::PyArray_Pr
 // The common call, decided without NumPy temporaries: exact ndarrays of one native float dtype and one
 // shape, C-contiguous and aligned, rank >= 1, no empty axis, loss over the last axis, a FastWeight.
 // Returns the finished result (Python's result types), or None to send the call down the general path.
-py::object fast_call(py::handle y_true, py::handle y_pred, py::handle sample_weight, int mode, bool from_logits,
-                     double label_smoothing) {
+py::object fast_call(py::handle y_true, py::handle y_pred, py::handle sample_weight, py::handle spec) {
     auto& api = py::detail::npy_api::get();
     PyTypeObject* ndarray = reinterpret_cast<PyTypeObject*>(api.PyArray_Type_);
     if (!g_results || Py_TYPE(y_true.ptr()) != ndarray || Py_TYPE(y_pred.ptr()) != ndarray) return py::none();
@@ -226,15 +246,21 @@ py::object fast_call(py::handle y_true, py::handle y_pred, py::handle sample_wei
     const FastWeight weight = fast_weight(sample_weight, num, p);
     if (!weight.ok) return py::none();
     const bool single = num == f32;
+    const int64_t last_dim = p->dimensions[p->nd - 1];
+    std::optional<LossSpec<float>> spec32;
+    std::optional<LossSpec<double>> spec64;
+    if (single) spec32 = fastbce::spec_from_python<float>(spec, last_dim);
+    else spec64 = fastbce::spec_from_python<double>(spec, last_dim);
+    if (!spec32 && !spec64) return py::none();
     auto run = [&](void* out) {
-        return single ? fast_run<float>(t, p, weight, outer, from_logits, label_smoothing, out)
-                      : fast_run<double>(t, p, weight, outer, from_logits, label_smoothing, out);
+        return single ? fast_run<float>(t, p, weight, outer, *spec32, out)
+                      : fast_run<double>(t, p, weight, outer, *spec64, out);
     };
     const py::object& scalar_type = single ? g_results->f32 : g_results->f64;
-    if (mode != 0) {  // 1: sum, 2: sum over batch size
-        double total = run(nullptr);
-        if (mode == 2) total /= double(outer);
-        return scalar_type(total);
+    const Reduction reduction = single ? spec32->reduction : spec64->reduction;
+    if (reduction != Reduction::None) {
+        const double wsum = single ? weight_sum<float>(weight, outer) : weight_sum<double>(weight, outer);
+        return scalar_type(fastbce::reduce(reduction, run(nullptr), outer, wsum, p->nd == 1));
     }
     // none: per-sample losses, shape = inputs' shape without the last axis, as a LossArray
     Py_INCREF(p->descr);  // PyArray_NewFromDescr steals it
@@ -254,15 +280,20 @@ PYBIND11_MODULE(_core, m) {
     fastbce::active_table();  // pick the level at import: a bad FASTBCE_ISA is an import-time ValueError
     fastbce::get_num_threads();  // likewise a bad FASTBCE_NUM_THREADS
     m.def("bce", &bce, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"), py::arg("outer"),
-          py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("from_logits"),
-          py::arg("label_smoothing"));
-    m.def("fast_call", &fast_call, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"), py::arg("mode"),
-          py::arg("from_logits"), py::arg("label_smoothing"));
+          py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("spec"));
+    m.def("fast_call", &fast_call, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"), py::arg("spec"));
+    m.def(
+        "reduce",
+        [](py::handle mode, double total, int64_t samples, double weight_sum, bool scalar_loss) {
+            return fastbce::reduce(fastbce::reduction_from_python(mode), total, samples, weight_sum, scalar_loss);
+        },
+        py::arg("mode"), py::arg("total"), py::arg("samples"), py::arg("weight_sum"), py::arg("scalar_loss"));
     m.def("set_result_types", &set_result_types, py::arg("f32"), py::arg("f64"), py::arg("array"));
     m.def("math", &math, py::arg("func"), py::arg("x"));
     m.def("read_sum", &read_sum, py::arg("a"), py::arg("b"));
     m.def("isa", [] { return std::string(fastbce::active_table().name); });
     m.def("available_isas", &fastbce::available_isas);
+    m.def("known_isas", &fastbce::known_isas);
     m.def("set_isa", &fastbce::set_isa, py::arg("name"));
     m.def("set_num_threads", &fastbce::set_num_threads, py::arg("n"));
     m.def("get_num_threads", &fastbce::get_num_threads);

@@ -56,17 +56,20 @@ def test_config_for_another_function_is_rejected():
 def test_reduction_values_like_tf_keras():
     assert (Reduction.AUTO, Reduction.NONE, Reduction.SUM, Reduction.SUM_OVER_BATCH_SIZE) == (
         "auto", "none", "sum", "sum_over_batch_size")
-    assert Reduction.all() == ("auto", "none", "sum", "sum_over_batch_size")
+    # tf_keras's four, then Keras 3's two new names ("none" is shared; None is also accepted)
+    assert Reduction.all() == ("auto", "none", "sum", "sum_over_batch_size", "mean", "mean_with_sample_weight")
+    assert (Reduction.MEAN, Reduction.MEAN_WITH_SAMPLE_WEIGHT) == ("mean", "mean_with_sample_weight")
     for key in Reduction.all():
         Reduction.validate(key)
         assert BinaryCrossentropy(reduction=key).reduction == key
 
 
-@pytest.mark.parametrize("key", ["AUTO", "mean", "", None, 1, "sum "])
+@pytest.mark.parametrize("key", ["AUTO", "average", "", 1, "sum "])
 def test_invalid_reduction_is_a_value_error_at_construction(key):
-    # tf_keras 2.21.0: ValueError: Invalid Reduction Key: AUTO. Expected keys are
-    # "('auto', 'none', 'sum', 'sum_over_batch_size')"
-    msg = f'Invalid Reduction Key: {key}. Expected keys are "(\'auto\', \'none\', \'sum\', \'sum_over_batch_size\')"'
+    # tf_keras 2.21.0's message: ValueError: Invalid Reduction Key: AUTO. Expected keys are
+    # "('auto', 'none', 'sum', 'sum_over_batch_size')" -- here with Keras 3's names added
+    msg = (f'Invalid Reduction Key: {key}. Expected keys are "(\'auto\', \'none\', \'sum\', '
+           '\'sum_over_batch_size\', \'mean\', \'mean_with_sample_weight\')"')
     with pytest.raises(ValueError) as ei:
         BinaryCrossentropy(reduction=key)
     assert str(ei.value) == msg

@@ -9,6 +9,8 @@ from fastbce import _core
 
 import reference
 
+SPEC = fastbce.BinaryCrossentropy().spec
+
 
 def _pair(n=4):
     return np.zeros(n, np.float32), np.full(n, 0.25, np.float32)
@@ -18,16 +20,16 @@ def _pair(n=4):
 def test_core_rejects_non_array_weight_and_out(bad):
     y, p = _pair()
     with pytest.raises(TypeError, match="weight: expected None or a numpy array"):
-        _core.bce(y, p, bad, None, 1, 4, 1, 1, False, 0.0)
+        _core.bce(y, p, bad, None, 1, 4, 1, 1, SPEC)
     with pytest.raises(TypeError, match="out: expected None or a numpy array"):
-        _core.bce(y, p, None, bad, 1, 4, 1, 1, False, 0.0)
+        _core.bce(y, p, None, bad, 1, 4, 1, 1, SPEC)
 
 
 def test_core_rejects_byte_swapped_buffers():
     y, p = _pair()
     swapped = p.astype(">f4")
     with pytest.raises(ValueError, match="y_pred: .*native byte order"):
-        _core.bce(y, swapped, None, None, 1, 4, 1, 1, False, 0.0)
+        _core.bce(y, swapped, None, None, 1, 4, 1, 1, SPEC)
     with pytest.raises(ValueError, match="x: .*native byte order"):
         _core.math("log", swapped)
 

@@ -472,4 +472,4 @@ def test_reduction_attribute_can_be_changed_like_tf():
     bce.reduction = fastbce.Reduction.SUM
     assert_f32(bce(YT2, LOGITS2), 1.730916)
     with pytest.raises(ValueError, match="Invalid Reduction Key"):
-        bce.reduction = "mean"
+        bce.reduction = "average"

@@ -1,5 +1,5 @@
 // AVX2 + FMA level: the only translation unit built with -mavx2 -mfma (CMakeLists.txt).
-#include "../bce_kernel.h"
+#include "../kernel/schedules.h"
 #include "../simd/vec_avx2.h"
 
 namespace fastbce {

@@ -1,5 +1,5 @@
 // AVX-512 level (F + DQ + FMA): the only translation unit built with -mavx512f -mavx512dq (CMakeLists.txt).
-#include "../bce_kernel.h"
+#include "../kernel/schedules.h"
 #include "../simd/vec_avx512.h"
 
 namespace fastbce {

@@ -1,5 +1,5 @@
 // NEON level: Advanced SIMD is mandatory in armv8-a, so no extra flags and no runtime check.
-#include "../bce_kernel.h"
+#include "../kernel/schedules.h"
 #include "../simd/vec_neon.h"
 
 namespace fastbce {

@@ -1,5 +1,5 @@
 // Baseline level: built with the compiler's default flags (x86-64: SSE2 only; aarch64: armv8-a).
-#include "../bce_kernel.h"
+#include "../kernel/schedules.h"
 #include "../simd/vec_scalar.h"
 
 namespace fastbce {

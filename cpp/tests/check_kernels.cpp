@@ -82,7 +82,7 @@ long double ref_f64(Fn f, double x) {  // long double: x86 80-bit, aarch64 IEEE 
 
 template <class T>
 void (*entry(const KernelTable& t, Fn f))(const T*, T*, int64_t) {
-    const Kernels<T>& k = fastbce::kernels_for<T>(t);
+    const fastbce::Probes<T>& k = fastbce::probes_for<T>(t);
     return f == Fn::log ? k.log : f == Fn::log1p ? k.log1p : k.exp;
 }
 
@@ -366,8 +366,8 @@ struct Case {
         p.outer = shape.outer;
         p.reduced = shape.reduced;
         p.inner = shape.inner;
-        p.from_logits = logits;
-        p.label_smoothing = ls;
+        p.spec.from_logits = logits;
+        p.spec.label_smoothing = ls;
         p.out = out;
         return p;
     }

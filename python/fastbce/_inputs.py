@@ -37,10 +37,9 @@ sample_weight
       trailing 1, one of one rank less gains one, and the result must broadcast to
       the per-sample loss's shape (NumPy rules), else ``ValueError`` naming both shapes.
 
-Reductions: ``"sum"`` is the float64 sum of weighted per-sample losses;
-``"sum_over_batch_size"`` (and ``"auto"``) divides it by the number of per-sample
-loss elements (0.0 for an empty batch). A zero-length ``axis`` gives NaN per sample,
-as the mean of nothing does in tf_keras.
+Reductions: the float64 sum of the weighted per-sample losses, then ``_core.reduce``
+(``cpp/loss_spec.h``: the one place a reduction is applied, by both paths). A
+zero-length ``axis`` gives NaN per sample, as the mean of nothing does in tf_keras.
 
 Paths
     *fast*: ``y_true`` and ``y_pred`` C-contiguous with the same float32/float64 dtype
@@ -59,12 +58,10 @@ import numpy as np
 
 from . import _core
 from ._results import SCALAR_TYPES, LossArray
+from ._spec import LossSpec, ReductionMode
 
 #: elements per converted block on the chunked path (tests shrink it to exercise it)
 CHUNK = 1 << 18
-
-#: reduction modes as passed by ``losses``
-NONE, SUM, MEAN = 0, 1, 2
 
 _ndarray = np.ndarray
 # NumPy's flag bits: C_CONTIGUOUS | ALIGNED -- what the core requires of a buffer
@@ -74,26 +71,33 @@ _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
 _bce = _core.bce
 _fast_call = _core.fast_call
+_reduce = _core.reduce
+_NONE = ReductionMode.NONE
+_MEAN_WITH_SAMPLE_WEIGHT = ReductionMode.MEAN_WITH_SAMPLE_WEIGHT
 _empty = np.empty
 _core.set_result_types(SCALAR_TYPES[_F32], SCALAR_TYPES[_F64], LossArray)  # what the fast path returns
 
 
 # --------------------------------------------------------------------------- entry
-def compute(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode):
-    """Loss of ``y_pred`` against ``y_true`` reduced per ``mode`` (NONE/SUM/MEAN).
+def compute(y_true, y_pred, sample_weight, spec: LossSpec):
+    """The loss ``spec`` describes, of ``y_pred`` against ``y_true``.
 
-    Returns a ``LossFloat*`` scalar for SUM/MEAN (and for a 0-d NONE result), else a
-    ``LossArray``. ``label_smoothing`` and ``axis`` are assumed validated as Python
-    float / int by the caller (``losses``).
+    Returns a ``LossFloat*`` scalar for the reducing modes (and for a 0-d ``none``
+    result), else a ``LossArray``.
     """
     # Fast path, decided in C++ without temporaries: exact ndarrays of one native float32/float64
     # dtype and shape, C-contiguous and aligned, no empty axis, axis -1, and no weight, a Python float
     # or a [batch] weight of the same dtype (anything else returns None: the general path).
-    if axis == -1:
-        result = _fast_call(y_true, y_pred, sample_weight, mode, from_logits, label_smoothing)
+    if spec.axis == -1 and (spec.dtype is None or _fast_dtype(y_pred, spec.dtype)):
+        result = _fast_call(y_true, y_pred, sample_weight, spec)
         if result is not None:
             return result
-    return _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode)
+    return _general(y_true, y_pred, sample_weight, spec)
+
+
+def _fast_dtype(y_pred, dtype) -> bool:
+    """True when a forced compute dtype changes nothing for ``y_pred``."""
+    return type(y_pred) is np.ndarray and y_pred.dtype == dtype and dtype != _F16
 
 
 # --------------------------------------------------------------------------- dtypes
@@ -130,8 +134,11 @@ def _check_real(arr: np.ndarray, name: str) -> None:
     )
 
 
-def _compute_dtype(dt: np.dtype):
-    """(compute dtype, result dtype) for ``y_pred``'s dtype (already checked real)."""
+def _compute_dtype(dt: np.dtype, forced=None):
+    """(compute dtype, result dtype) for ``y_pred``'s dtype (already checked real), or for the
+    spec's forced dtype."""
+    if forced is not None:
+        dt = forced
     if dt.kind == "f":
         if dt.itemsize == 4:
             return _F32, _F32
@@ -174,7 +181,8 @@ def normalize_axis(axis: int, ndim: int, shape) -> int:
 def _prepare_weight(sample_weight, loss_shape, cdt):
     """Normalise ``sample_weight`` against the per-sample loss shape.
 
-    Returns ``(kind, value)``:
+    Returns ``(kind, value, given)``, ``given`` being the weight as the caller gave it after
+    the rank rules (not broadcast: what ``mean_with_sample_weight`` divides by the sum of):
       ("one", 1-element contiguous cdt array)          -- scales everything
       ("prefix", (contiguous cdt array, k))             -- shape loss_shape[:k]: weight[s // repeat]
                                                           with repeat = prod(loss_shape[k:])
@@ -196,13 +204,13 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
         )
 
     if w.ndim == 0:
-        return "one", _buffer(w, cdt)
+        return "one", _buffer(w, cdt), w
     if w.ndim == 1 and lr >= 1 and w.shape[0] == loss_shape[0] and w.shape[0] != 1:
         # the documented per-sample (batch) weight, for any rank of the loss; a large one that would
         # need converting is read per chunk instead (O(chunk) memory)
         if w.size <= CHUNK or (w.dtype == cdt and w.flags.num & _CA == _CA):
-            return "prefix", (_buffer(w, cdt), 1)
-        return "bcast", np.broadcast_to(w.reshape(w.shape + (1,) * (lr - 1)), tuple(loss_shape))
+            return "prefix", (_buffer(w, cdt), 1), w
+        return "bcast", np.broadcast_to(w.reshape(w.shape + (1,) * (lr - 1)), tuple(loss_shape)), w
     if w.ndim - lr == 1:
         if w.shape[-1] != 1:
             raise bad()
@@ -216,16 +224,26 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
         if wd != 1 and wd != ld:
             raise bad()
     if w.size == 1:
-        return "one", _buffer(w, cdt)
+        return "one", _buffer(w, cdt), w
     w = w.reshape(ws)
     # weight[s // repeat] form: shape == loss_shape[:k] + (1,) * (lr - k)
     for k in range(lr, 0, -1):
         if ws[:k] == tuple(loss_shape[:k]) and all(d == 1 for d in ws[k:]):
             size = math.prod(ws[:k])
             if size <= CHUNK or (w.dtype == cdt and w.flags.num & _CA == _CA):
-                return "prefix", (_buffer(w, cdt), k)
+                return "prefix", (_buffer(w, cdt), k), w
             break
-    return "bcast", np.broadcast_to(w, tuple(loss_shape))
+    return "bcast", np.broadcast_to(w, tuple(loss_shape)), w
+
+
+def _weight_sum(w: np.ndarray, cdt: np.dtype) -> float:
+    """The float64 sum of the weight's values rounded to ``cdt``, in O(CHUNK) memory."""
+    if w.dtype == cdt:
+        return float(np.sum(w, dtype=np.float64))
+    total = 0.0
+    for blk in c_blocks(w.shape, CHUNK):
+        total += float(np.sum(w[blk].astype(cdt), dtype=np.float64))
+    return total
 
 
 def _buffer(w: np.ndarray, cdt: np.dtype) -> np.ndarray:
@@ -234,29 +252,34 @@ def _buffer(w: np.ndarray, cdt: np.dtype) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- general path
-def _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, mode):
+def _general(y_true, y_pred, sample_weight, spec: LossSpec):
     yp = _to_array(y_pred, "y_pred")
     _check_real(yp, "y_pred")
     yt = _to_array(y_true, "y_true")
     _check_real(yt, "y_true")
-    cdt, rdt = _compute_dtype(yp.dtype)
+    cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
     yt, yp = _squeeze_pair(yt, yp)
     shape = yp.shape
-    a = normalize_axis(axis, yp.ndim, shape)
+    a = normalize_axis(spec.axis, yp.ndim, shape)
     loss_shape = shape[:a] + shape[a + 1 :]
     reduced = shape[a]
     outer = math.prod(shape[:a])
     inner = math.prod(shape[a + 1 :])
     nsamples = outer * inner
+    mode = spec.reduction_mode
 
     weight = None
+    weight_sum = float(nsamples)
     if sample_weight is not None:
         weight = _prepare_weight(sample_weight, loss_shape, cdt)
+        if mode == _MEAN_WITH_SAMPLE_WEIGHT:
+            weight_sum = _weight_sum(weight[2], cdt)
+    result = _Result(mode, nsamples, weight_sum, len(loss_shape) == 0, cdt, rdt)
 
     if nsamples == 0 or reduced == 0:
-        return _degenerate(loss_shape, nsamples, weight, cdt, rdt, mode)
+        return _degenerate(loss_shape, nsamples, result)
 
-    out = _empty(loss_shape, cdt) if mode == NONE else None
+    out = _empty(loss_shape, cdt) if mode == _NONE else None
 
     direct = (
         yp.dtype == cdt
@@ -273,37 +296,41 @@ def _general(y_true, y_pred, sample_weight, from_logits, label_smoothing, axis, 
         else:
             warr, k = weight[1]
             rep = math.prod(loss_shape[k:])
-        total = _bce(yt, yp, warr, out, outer, reduced, inner, rep, from_logits, label_smoothing)
+        total = _bce(yt, yp, warr, out, outer, reduced, inner, rep, spec)
     else:
         if weight is not None and weight[0] == "prefix":
             warr, k = weight[1]
             wshape = tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k)
-            weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)))
-        total = _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing)
-    return _finish(total, out, nsamples, cdt, rdt, mode)
+            weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)), weight[2])
+        total = _chunked(yt, yp, a, cdt, weight, out, spec)
+    return result.finish(total, out)
 
 
-def _finish(total, out, nsamples, cdt, rdt, mode):
-    if mode == NONE:
-        if rdt is not cdt:
-            out = out.astype(rdt)
-        if out.ndim == 0:
-            return SCALAR_TYPES[rdt](out[()])
-        return out.view(LossArray)
-    if mode == MEAN:
-        total = total / nsamples if nsamples else 0.0
-    return SCALAR_TYPES[rdt](total)
+class _Result:
+    """How a call's float64 total (or its per-sample values) becomes the returned value."""
+
+    __slots__ = ("mode", "nsamples", "weight_sum", "scalar_loss", "cdt", "rdt")
+
+    def __init__(self, mode, nsamples, weight_sum, scalar_loss, cdt, rdt):
+        self.mode, self.nsamples, self.weight_sum = mode, nsamples, weight_sum
+        self.scalar_loss, self.cdt, self.rdt = scalar_loss, cdt, rdt
+
+    def finish(self, total, out):
+        if self.mode == _NONE:
+            if self.rdt is not self.cdt:
+                out = out.astype(self.rdt)
+            if out.ndim == 0:
+                return SCALAR_TYPES[self.rdt](out[()])
+            return out.view(LossArray)
+        return SCALAR_TYPES[self.rdt](_reduce(self.mode, total, self.nsamples, self.weight_sum, self.scalar_loss))
 
 
-def _degenerate(loss_shape, nsamples, weight, cdt, rdt, mode):
+def _degenerate(loss_shape, nsamples, result):
     """Empty batch (no samples: 0.0 / empty array) or empty ``axis`` (NaN per sample)."""
     if nsamples == 0:
-        if mode == NONE:
-            return _finish(0.0, _empty(loss_shape, cdt), 0, cdt, rdt, mode)
-        return SCALAR_TYPES[rdt](0.0)
+        return result.finish(0.0, _empty(loss_shape, result.cdt))
     # mean over a zero-length axis is NaN (as tf.reduce_mean gives); NaN * w is NaN
-    out = np.full(loss_shape, np.nan, dtype=cdt)
-    return _finish(float("nan"), out, nsamples, cdt, rdt, mode)
+    return result.finish(float("nan"), np.full(loss_shape, np.nan, dtype=result.cdt))
 
 
 # --------------------------------------------------------------------------- chunking
@@ -342,7 +369,7 @@ def _contig(view: np.ndarray, dt: np.dtype, buf: np.ndarray) -> np.ndarray:
     return dst
 
 
-def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float:
+def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
     """Blocked evaluation with O(CHUNK) extra memory. Returns the float64 sum of the
     weighted per-sample losses; fills ``out`` (shape = loss shape) when given."""
     shape = yp.shape
@@ -373,7 +400,7 @@ def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float
             ob = None
             if out is not None:
                 ob = obuf[:ns]
-            total += _bce(tb, pb, wb, ob, nrows, reduced, inner, 1, from_logits, label_smoothing)
+            total += _bce(tb, pb, wb, ob, nrows, reduced, inner, 1, spec)
             if out is not None:
                 out[blk] = ob.reshape(out[blk].shape)
         return total
@@ -392,7 +419,7 @@ def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float
                 if wfull is not None:
                     wb = _contig(wfull[idx + tb_], cdt, wbuf)
                 ob = obuf[:ns] if out is not None else None
-                total += _bce(tb, pb, wb, ob, 1, reduced, ns, 1, from_logits, label_smoothing)
+                total += _bce(tb, pb, wb, ob, 1, reduced, ns, 1, spec)
                 if out is not None:
                     dst = out[idx + tb_]
                     dst[...] = ob.reshape(dst.shape)
@@ -408,7 +435,7 @@ def _chunked(yt, yp, a, cdt, weight, out, from_logits, label_smoothing) -> float
                     tb = _contig(trow[sel], cdt, buf_t)
                     pb = _contig(prow[sel], cdt, buf_p)
                     # the piece as r1 - r0 one-element samples: the float64 sum of its element losses
-                    acc += _bce(tb, pb, None, None, r1 - r0, 1, 1, 1, from_logits, label_smoothing)
+                    acc += _bce(tb, pb, None, None, r1 - r0, 1, 1, 1, spec)
                 mean = cdt.type(acc / reduced)
                 if wone is not None:
                     v = cdt.type(mean * wone[0])

@@ -7,80 +7,12 @@ inputs; the input rules (dtypes, shapes, sample weights) are documented in
 """
 from __future__ import annotations
 
-import operator
-
 from . import _inputs
+from ._spec import LossSpec, Reduction
 
 __all__ = ["BinaryCrossentropy", "Reduction", "binary_crossentropy"]
 
 _compute = _inputs.compute
-
-
-class Reduction:
-    """Types of loss reduction (the values of ``tf.keras.losses.Reduction``).
-
-    * ``AUTO`` (``"auto"``): the same as ``SUM_OVER_BATCH_SIZE``.
-    * ``NONE`` (``"none"``): no additional reduction; the per-sample losses
-      (shape of the inputs without ``axis``) are returned, weighted.
-    * ``SUM`` (``"sum"``): scalar sum of the weighted per-sample losses.
-    * ``SUM_OVER_BATCH_SIZE`` (``"sum_over_batch_size"``): ``SUM`` divided by the
-      number of per-sample loss elements (not by the sum of the weights); 0.0 for
-      an empty batch.
-
-    The plain strings are accepted wherever a ``Reduction`` is.
-
-    >>> Reduction.all()
-    ('auto', 'none', 'sum', 'sum_over_batch_size')
-    >>> Reduction.validate("mean")
-    Traceback (most recent call last):
-    ...
-    ValueError: Invalid Reduction Key: mean. Expected keys are "('auto', 'none', 'sum', 'sum_over_batch_size')"
-    """
-
-    AUTO = "auto"
-    NONE = "none"
-    SUM = "sum"
-    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
-
-    @classmethod
-    def all(cls):
-        """All valid reduction values."""
-        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
-
-    @classmethod
-    def validate(cls, key):
-        """Raise ``ValueError`` unless ``key`` is one of :meth:`all` (same message as tf_keras)."""
-        if not isinstance(key, str) or key not in cls.all():
-            raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
-
-
-_MODES = {
-    Reduction.AUTO: _inputs.MEAN,
-    Reduction.SUM_OVER_BATCH_SIZE: _inputs.MEAN,
-    Reduction.SUM: _inputs.SUM,
-    Reduction.NONE: _inputs.NONE,
-}
-
-
-def _check_label_smoothing(label_smoothing) -> float:
-    if isinstance(label_smoothing, (str, bytes)):
-        raise TypeError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    try:
-        ls = float(label_smoothing)
-    except (TypeError, ValueError):
-        raise TypeError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}") from None
-    if not 0.0 <= ls <= 1.0:  # also rejects NaN
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    return ls
-
-
-def _check_axis(axis) -> int:
-    if isinstance(axis, bool):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    try:
-        return operator.index(axis)
-    except TypeError:
-        raise TypeError(f"axis must be an integer, got {axis!r}") from None
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -120,8 +52,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         ValueError: for incompatible shapes, `axis` out of range or
             `label_smoothing` outside [0, 1].
     """
-    ls = _check_label_smoothing(label_smoothing)
-    return _compute(y_true, y_pred, None, bool(from_logits), ls, _check_axis(axis), _inputs.NONE)
+    spec = LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+                          reduction=Reduction.NONE)
+    return _compute(y_true, y_pred, None, spec)
 
 
 class BinaryCrossentropy:
@@ -219,7 +152,7 @@ class BinaryCrossentropy:
         ValueError: for an invalid `reduction` or `label_smoothing`.
     """
 
-    __slots__ = ("_from_logits", "_label_smoothing", "_axis", "_reduction", "_mode", "name")
+    __slots__ = ("_spec", "_call_spec", "name")
 
     def __init__(
         self,
@@ -228,37 +161,46 @@ class BinaryCrossentropy:
         axis=-1,
         reduction=Reduction.AUTO,
         name="binary_crossentropy",
+        dtype=None,
     ):
-        Reduction.validate(reduction)
-        self._label_smoothing = _check_label_smoothing(label_smoothing)
-        self._axis = _check_axis(axis)
-        self._from_logits = bool(from_logits)
-        self._reduction = str(reduction)
-        self._mode = _MODES[self._reduction]
+        self._set_spec(LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+                                      reduction=reduction, dtype=dtype))
         self.name = name
+
+    def _set_spec(self, spec: LossSpec) -> None:
+        self._spec = spec
+        self._call_spec = spec.replace(reduction=Reduction.NONE)  # call(): per-sample, unweighted
 
     # -- attributes (as tf_keras exposes them) ---------------------------------
     @property
+    def spec(self) -> LossSpec:
+        """The validated options of this loss (``fastbce._spec.LossSpec``)."""
+        return self._spec
+
+    @property
     def from_logits(self) -> bool:
-        return self._from_logits
+        return self._spec.from_logits
 
     @property
     def label_smoothing(self) -> float:
-        return self._label_smoothing
+        return self._spec.label_smoothing
 
     @property
     def axis(self) -> int:
-        return self._axis
+        return self._spec.axis
 
     @property
-    def reduction(self) -> str:
-        return self._reduction
+    def reduction(self):
+        return self._spec.reduction
 
     @reduction.setter
     def reduction(self, value) -> None:
-        Reduction.validate(value)
-        self._reduction = str(value)
-        self._mode = _MODES[self._reduction]
+        self._set_spec(self._spec.replace(reduction=value))
+
+    @property
+    def dtype(self):
+        """The forced compute dtype's name, or None (the dtype follows ``y_pred``)."""
+        return None if self._spec.dtype is None else self._spec.dtype.name
 
     # -- computation -------------------------------------------------------------
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -289,9 +231,7 @@ class BinaryCrossentropy:
                 `y_true` and `y_pred` are incompatible or `axis` is out of range.
             TypeError: If an input has a non-real dtype (complex, object, str...).
         """
-        return _compute(
-            y_true, y_pred, sample_weight, self._from_logits, self._label_smoothing, self._axis, self._mode
-        )
+        return _compute(y_true, y_pred, sample_weight, self._spec)
 
     def call(self, y_true, y_pred):
         """Per-sample losses, unweighted and unreduced.
@@ -303,7 +243,7 @@ class BinaryCrossentropy:
         Returns:
             Loss values per sample, shape `[batch_size, d0, .. dN-1]`.
         """
-        return _compute(y_true, y_pred, None, self._from_logits, self._label_smoothing, self._axis, _inputs.NONE)
+        return _compute(y_true, y_pred, None, self._call_spec)
 
     # -- config ----------------------------------------------------------------
     def get_config(self) -> dict:
@@ -312,21 +252,26 @@ class BinaryCrossentropy:
         >>> fastbce.BinaryCrossentropy().get_config()
         {'reduction': 'auto', 'name': 'binary_crossentropy', 'from_logits': False, 'label_smoothing': 0.0, 'axis': -1, 'fn': 'binary_crossentropy'}
         """
-        return {
-            "reduction": self._reduction,
+        config = {
+            "reduction": self._spec.reduction,
             "name": self.name,
-            "from_logits": self._from_logits,
-            "label_smoothing": self._label_smoothing,
-            "axis": self._axis,
+            "from_logits": self._spec.from_logits,
+            "label_smoothing": self._spec.label_smoothing,
+            "axis": self._spec.axis,
             "fn": "binary_crossentropy",
         }
+        if self._spec.dtype is not None:  # Keras 3's key, only when set (tf_keras configs have none)
+            config["dtype"] = self._spec.dtype.name
+        return config
 
     @classmethod
     def from_config(cls, config: dict) -> "BinaryCrossentropy":
         """Instantiates a `BinaryCrossentropy` from its config (output of `get_config()`).
 
-        Configs produced by tf_keras's `BinaryCrossentropy.get_config()` are
-        accepted as they are (the `fn` entry must name `binary_crossentropy`).
+        Configs produced by tf_keras's `BinaryCrossentropy.get_config()` and by
+        Keras 3's are accepted as they are (the `fn` entry, when present, must
+        name `binary_crossentropy`; Keras 3's `dtype` may be a dtype-policy
+        config).
         The dictionary passed in is not modified.
         """
         config = dict(config)
@@ -337,7 +282,7 @@ class BinaryCrossentropy:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(from_logits={self._from_logits}, label_smoothing={self._label_smoothing}, "
-            f"axis={self._axis}, reduction={self._reduction!r}, name={self.name!r})"
+            f"{type(self).__name__}(from_logits={self.from_logits}, label_smoothing={self.label_smoothing}, "
+            f"axis={self.axis}, reduction={self.reduction!r}, name={self.name!r})"
         )
 

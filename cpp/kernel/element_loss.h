@@ -1,0 +1,161 @@
+// The element loss, written once: tf_keras's binary cross-entropy of (label, prediction) pairs in the input
+// dtype, U vectors at a time, for one compile-time Mode of the LossSpec. The schedules (schedules.h) only
+// load, call these and sum; every option of the loss lives here and in loss_spec.h.
+//
+//   probabilities: p = clip(x, eps, 1 - eps); -(y log(p + eps) + (1 - y) log((1 - p) + eps)), eps = 1e-7
+//   logits:        max(x, 0) - x y + log1p(exp(-|x|)), with the limits at x = +-inf
+//   smoothing:     y <- y (1 - ls) + 0.5 ls, first
+// The schedules pass `e`, the flat element index of lane 0 of the first vector (vector j starts at e + j N),
+// so options that vary along the buffer can find their values.
+#pragma once
+#include <cstdint>
+#include <limits>
+
+#include "../loss_spec.h"
+#include "../simd/math.h"
+#include "access.h"
+#include "accumulators.h"
+
+namespace fastbce {
+namespace {  // internal linkage: see access.h
+
+template <class V, class M>
+struct ElementLoss {
+    using T = typename V::T;
+    using R = typename V::reg;
+    static constexpr int N = V::N;
+    using A = Access<V>;
+    // Whether a sum of float32 losses may take its log terms as float64 products (accumulate): every
+    // log term must be a log of a factor. Not for probabilities with label smoothing, whose labels are
+    // never hard; float64 terms are too small for the products' rounding (LogProduct).
+    static constexpr bool kProducts = sizeof(T) == 4 && (M::logits || !M::smooth);
+
+    R eps, hi, one, zero, ls_scale, ls_shift;
+    explicit ElementLoss(const LossSpec<T>& s)
+        : eps(V::set1(T(1e-7))),
+          hi(V::set1(T(1) - T(1e-7))),  // 1 - eps rounded in T, as tf_keras clips
+          one(V::set1(T(1))),
+          zero(V::set1(T(0))),
+          ls_scale(V::set1(T(1) - s.label_smoothing)),
+          ls_shift(V::set1(T(0.5) * s.label_smoothing)) {}
+
+    // The losses of U vectors at element e. Hard labels are decided per group: one log per element when
+    // every label of the U vectors is 0 or 1.
+    template <int U>
+    void group(R (&y)[U], const R (&x)[U], R (&l)[U], [[maybe_unused]] int64_t e) const {
+        using simd::Domain;
+        if (M::smooth) smooth_labels(y);
+        if (M::logits) {
+            for (int j = 0; j < U; ++j)
+                l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(exp_neg_abs(x[j])));
+            return;
+        }
+        R q[U];
+        if (hard_labels(y, x, q)) {
+            for (int j = 0; j < U; ++j) l[j] = simd::log<V, Domain::PositiveNormal, true>(q[j]);
+        } else {
+            soft_labels(y, x, l);
+        }
+    }
+
+    // Adds the losses of U vectors at element e to a sum without forming them (kProducts only): the log
+    // terms become factors of `logs` (one multiply per element instead of a log or log1p), the rest goes
+    // to `sum`. total() gives the sum of the losses.
+    template <int U>
+    void accumulate(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, [[maybe_unused]] int64_t e) const {
+        static_assert(kProducts, "this mode has log terms that are not logs of factors");
+        if (M::smooth) smooth_labels(y);
+        R l[U], f[U];
+        if (M::logits) {
+            for (int j = 0; j < U; ++j) {
+                // log1p(e) of e < 2^-20 goes to the sum as e - e*e/2 (error below e^3/3): a factor 1 + e
+                // would round it away, and confident predictions (|x| > 37: e < 2^-53) have no other loss.
+                // From 2^-20 on, 1 + e is exact in float64 and the product's rounding is 2^-33 of log1p(e).
+                const R ex = exp_neg_abs(x[j]);
+                const auto tiny = V::lt(ex, V::set1(T(1.0 / (1 << 20))));
+                l[j] = V::add(logits_linear(y[j], x[j]), V::select(tiny, V::fma(V::mul(ex, V::set1(T(-0.5))), ex, ex), zero));
+                f[j] = V::select(tiny, zero, ex);
+            }
+            logs.template mul<true>(f);
+            sum.add_group(l);
+            return;
+        }
+        if (hard_labels(y, x, f)) {
+            logs.template mul<false>(f);
+        } else {
+            soft_labels(y, x, l);
+            sum.add_group(l);
+        }
+    }
+    // The loss sum of what accumulate() saw.
+    static double total(Sum<V>& sum, LogProduct<V>& logs) {
+        return M::logits ? sum.total() + logs.log() : sum.total() - logs.log();
+    }
+
+    // The losses of the n <= N elements at yt/yp, element e (dead lanes hold the loss of (0, 0): mask them).
+    R loss_n(const T* yt, const T* yp, int n, int64_t e) const {
+        R y[1] = {A::load_n(yt, n)}, x[1] = {A::load_n(yp, n)}, l[1];
+        group<1>(y, x, l, e);
+        return l[0];
+    }
+    // The same with dead lanes 0, ready to be summed.
+    R live_loss_n(const T* yt, const T* yp, int n, int64_t e) const {
+        const R l = loss_n(yt, yp, n, e);
+        return n == N ? l : V::keep_first(l, n);
+    }
+
+private:
+    // y * (1 - ls) + 0.5 * ls, in T as tf_keras does it.
+    template <int U>
+    void smooth_labels(R (&y)[U]) const {
+        for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
+    }
+
+    // True when every label of the U vectors is 0 or 1; then q holds p + eps for label 1 and (1 - p) + eps
+    // for label 0, p clipped: each loss is -log(q).
+    template <int U>
+    bool hard_labels(const R (&y)[U], const R (&x)[U], R (&q)[U]) const {
+        typename V::mask not_one[U];
+        for (int j = 0; j < U; ++j) not_one[j] = V::neq(y[j], one);
+        // A label is soft when it is neither 1 nor 0 (NaN included).
+        auto soft = V::mask_and(not_one[0], V::neq(y[0], zero));
+        for (int j = 1; j < U; ++j) soft = V::mask_or(soft, V::mask_and(not_one[j], V::neq(y[j], zero)));
+        if (V::any(soft)) return false;
+        for (int j = 0; j < U; ++j) {
+            const R p = clip(x[j]);
+            q[j] = V::add(V::mask_sub(p, not_one[j], one, p), eps);
+        }
+        return true;
+    }
+    // -(y log(p + eps) + (1 - y) log((1 - p) + eps)), p clipped: two logs per element.
+    template <int U>
+    void soft_labels(const R (&y)[U], const R (&x)[U], R (&l)[U]) const {
+        using simd::Domain;
+        for (int j = 0; j < U; ++j) {
+            const R p = clip(x[j]);
+            R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p, eps));
+            R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p), eps));
+            l[j] = V::add(V::mul(y[j], la), V::mul(V::sub(one, y[j]), lb));
+        }
+    }
+    R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
+
+    // The logits loss is logits_linear + log1p(exp_neg_abs). The linear part max(x,0) - x*y takes, at
+    // x = +-inf, the limit of the whole loss, (1-y)*x or -y*x (0 when the factor is 0), since there
+    // log1p(exp(-|x|)) = 0.
+    R logits_linear(R y, R x) const {
+        R l = V::sub(V::max_keep_nan(zero, x), V::mul(x, y));
+        const R ax = V::abs(x);
+        auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
+        if (V::any(inf)) {
+            R factor = V::select(V::gt(x, zero), V::sub(one, y), y);
+            R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
+            l = V::select(inf, limit, l);
+        }
+        return l;
+    }
+    static R exp_neg_abs(R x) { return simd::exp<V, simd::Domain::NonPositive, true>(V::abs(x)); }
+};
+
+}  // namespace
+}  // namespace fastbce

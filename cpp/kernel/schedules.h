@@ -1,0 +1,296 @@
+// The schedules: how the buffers of one Problem are walked, loaded, handed to the element loss and summed.
+// flat (one element per sample), rows (inner == 1: contiguous rows), row_piece (pieces of long rows) and
+// strided (inner > 1). They know nothing of the loss's options: ElementLoss<V, M> does, for the Mode M that
+// with_mode (loss_spec.h) picks. Each entry returns the float64 sum of the per-sample values it formed.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "../kernel_table.h"
+#include "../loss_spec.h"
+#include "../simd/math.h"
+#include "../simd/vec_interface.h"
+#include "access.h"
+#include "accumulators.h"
+#include "element_loss.h"
+#include "tuning.h"
+
+namespace fastbce {
+namespace {  // internal linkage: see access.h
+
+template <class V>
+struct Schedules {
+    static_assert(simd::is_vector_type<V>(), "V must provide the interface of cpp/simd/vec_interface.h");
+    using T = typename V::T;
+    using R = typename V::reg;
+    static constexpr int N = V::N;
+    using A = Access<V>;
+    template <class M>
+    using Loss = ElementLoss<V, M>;
+    static constexpr int kUnroll = tuning::kUnroll<V>;
+
+    // reduced == 1: the samples are the elements [begin, end).
+    template <class M>
+    static double flat(const Problem<T>& p, int64_t begin, int64_t end) {
+        const Loss<M> loss(p.spec);
+        if (!p.weight && !p.out) return loss_sum(loss, p.y_true, p.y_pred, 0, begin, end);
+        Sum<V> sum;
+        int64_t i = begin;
+        auto one_vector = [&](int n) {  // the n <= N elements at i
+            A::template prefetch_inputs<1>(p.y_true + i, p.y_pred + i);
+            R v = loss.loss_n(p.y_true + i, p.y_pred + i, n, i);
+            if (p.weight) v = V::mul(v, A::weights_at(p, i, n));
+            if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
+            if (p.out) A::store_n(p.out + i, v, n);
+            sum.add_block(v);
+            i += n;
+        };
+        if (!p.weight || p.weight_len == 1 || p.weight_repeat == 1) {  // weights without a gather
+            // Per-element values do not depend on lane positions, so the stored losses may start with a head
+            // that aligns y_pred (and y_true, when it lies alike) for the main loop: +4-10% in the caches.
+            // Only here: a sum would group differently, and its bits would depend on addresses.
+            const uintptr_t misaligned = reinterpret_cast<uintptr_t>(p.y_pred + i) % sizeof(R);
+            if (p.out && misaligned) one_vector(int(min64(end - i, int64_t((sizeof(R) - misaligned) / sizeof(T)))));
+            const bool weight_stream = p.weight && p.weight_len > 1;
+            for (; i + kUnroll * N <= end; i += kUnroll * N) {
+                A::template prefetch_inputs<kUnroll>(p.y_true + i, p.y_pred + i);
+                if (weight_stream) prefetch_ahead<kUnroll * int(sizeof(R))>(p.weight + i);
+                R y[kUnroll], x[kUnroll], l[kUnroll];
+                for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
+                loss.template group<kUnroll>(y, x, l, i);
+                if (p.weight)
+                    for (int j = 0; j < kUnroll; ++j) l[j] = V::mul(l[j], A::weights_at(p, i + j * N, N));
+                if (p.out)
+                    for (int j = 0; j < kUnroll; ++j) V::store(p.out + i + j * N, l[j]);
+                sum.add_group(l);
+            }
+        }
+        while (i < end) one_vector(int(min64(N, end - i)));
+        return sum.total();
+    }
+
+    // Unweighted loss sum of elements [begin, end) of yt/yp, whose element 0 is element e0 of the problem.
+    // From tuning::kProductMin elements on, modes that allow it sum their log terms as products.
+    template <class M>
+    static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end) {
+        if constexpr (Loss<M>::kProducts) {
+            if (end - begin >= tuning::kProductMin) return loss_sum<M, true>(loss, yt, yp, e0, begin, end);
+        }
+        return loss_sum<M, false>(loss, yt, yp, e0, begin, end);
+    }
+    template <class M, bool Products>
+    static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end) {
+        Sum<V> sum;
+        LogProduct<V> logs;
+        int64_t i = begin;
+        constexpr int U = Products ? tuning::kProductUnroll : kUnroll;
+        for (; i + U * N <= end; i += U * N) {
+            A::template prefetch_inputs<U>(yt + i, yp + i);
+            R y[U], x[U], l[U];
+            for (int j = 0; j < U; ++j) y[j] = V::load(yt + i + j * N), x[j] = V::load(yp + i + j * N);
+            if constexpr (Products) {
+                loss.template accumulate<U>(y, x, sum, logs, e0 + i);
+            } else {
+                loss.template group<U>(y, x, l, e0 + i);
+                sum.add_group(l);
+            }
+        }
+        for (; i < end; i += N) sum.add_block(loss.live_loss_n(yt + i, yp + i, int(min64(N, end - i)), e0 + i));
+        if constexpr (Products) return Loss<M>::total(sum, logs);
+        return sum.total();
+    }
+
+    // inner == 1: the UNWEIGHTED loss sum of elements [begin, end) of one row (pieces of long rows).
+    template <class M>
+    static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
+        const int64_t e0 = row * p.reduced;
+        return loss_sum(Loss<M>(p.spec), p.y_true + e0, p.y_pred + e0, e0, begin, end);
+    }
+
+    // Per-sample values of samples [s0, s0 + count) (count <= kFinishMax) from their loss sums, as
+    // sample_value forms them: stored to p.out, and their float64 total. The loops are plain so the compiler
+    // vectorises the divisions; the total goes through Sum like every other sum.
+    static double finish_samples(const Problem<T>& p, int64_t s0, int64_t count, const double* sums) {
+        alignas(64) T vals[tuning::kFinishMax];
+        const double len = double(p.reduced);
+        if (!p.weight) {
+            for (int64_t k = 0; k < count; ++k) vals[k] = T(sums[k] / len);
+        } else if (p.weight_len == 1) {
+            const T w = p.weight[0];
+            for (int64_t k = 0; k < count; ++k) vals[k] = T(T(sums[k] / len) * w);
+        } else if (p.weight_repeat == 1) {
+            const T* w = p.weight + s0;
+            for (int64_t k = 0; k < count; ++k) vals[k] = T(T(sums[k] / len) * w[k]);
+        } else {
+            for (int64_t k = 0; k < count; ++k) vals[k] = sample_value(p, sums[k], s0 + k);
+        }
+        if (p.out)
+            for (int64_t k = 0; k < count; ++k) p.out[s0 + k] = vals[k];
+        Sum<V> sum;
+        for (int64_t k = 0; k < count; k += N) {
+            const int n = int(min64(N, count - k));
+            sum.add_block(A::load_n(vals + k, n));  // dead lanes load as 0
+        }
+        return sum.total();
+    }
+
+    static_assert(tuning::kRowBatch % N == 0, "row_sums writes whole blocks of N sums");
+
+    // The losses of one row of len <= kRowVectors * N elements (element e0 on) as one vector: a float tree
+    // of its vectors, as Sum adds two blocks of 4.
+    template <class M>
+    static R row_vector(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t len) {
+        R v[tuning::kRowVectors];
+        int k = 0;
+        for (int64_t i = 0; i < len; i += N, ++k) {
+            A::template prefetch_inputs<1>(yt + i, yp + i);
+            v[k] = loss.live_loss_n(yt + i, yp + i, int(min64(N, len - i)), e0 + i);
+        }
+        for (; k > 1; k = (k + 1) / 2) {  // pairwise, an odd last vector carried up
+            for (int j = 0; j < k / 2; ++j) v[j] = V::add(v[2 * j], v[2 * j + 1]);
+            if (k % 2) v[k / 2] = v[k - 1];
+        }
+        return v[0];
+    }
+    // sums[k] = the float64 lane sum of rv(k), k < rows: N rows per transposing V::row_sums.
+    template <class RowVector>
+    static void row_sums(int64_t rows, double* sums, RowVector rv) {
+        for (int64_t k0 = 0; k0 < rows; k0 += N) {
+            R v[N];
+            for (int k = 0; k < N; ++k) v[k] = k0 + k < rows ? rv(k0 + k) : V::set1(T(0));
+            V::row_sums(v, sums + k0);
+        }
+    }
+
+    // inner == 1: whole rows [begin, end).
+    template <class M>
+    static double rows(const Problem<T>& p, int64_t begin, int64_t end) {
+        const Loss<M> loss(p.spec);
+        const int64_t len = p.reduced;
+        double sums[tuning::kRowBatch];
+        double total = 0.0;
+        // Rows shorter than half a vector: the losses of many rows per vector go to a buffer first.
+        const bool short_rows = 2 * len <= N;
+        // Rows of at most kRowVectors vectors: one vector per row (row_vector), then the float64 sums of N
+        // rows at once, rather than a horizontal reduction per row.
+        const bool vector_rows = !short_rows && len <= tuning::kRowVectors * N;
+        alignas(64) T buf[tuning::kRowBuffer];
+        const int64_t batch = short_rows ? min64(tuning::kRowBatch, tuning::kRowBuffer / len) : tuning::kRowBatch;
+        for (int64_t r0 = begin; r0 < end; r0 += batch) {
+            const int64_t rows = min64(batch, end - r0);
+            if (vector_rows) {
+                row_sums(rows, sums, [&](int64_t k) {
+                    const int64_t e0 = (r0 + k) * len;
+                    return row_vector(loss, p.y_true + e0, p.y_pred + e0, e0, len);
+                });
+            } else if (!short_rows) {
+                for (int64_t k = 0; k < rows; ++k) {
+                    const int64_t e0 = (r0 + k) * len;
+                    prefetch_ahead(p.y_true + e0), prefetch_ahead(p.y_pred + e0);
+                    sums[k] = loss_sum(loss, p.y_true + e0, p.y_pred + e0, e0, 0, len);
+                }
+            } else {
+                const int64_t e0 = r0 * len, count = rows * len;
+                for (int64_t i = 0; i < count; i += N) {
+                    const int n = int(min64(N, count - i));
+                    A::template prefetch_inputs<1>(p.y_true + e0 + i, p.y_pred + e0 + i);
+                    A::store_n(buf + i, loss.loss_n(p.y_true + e0 + i, p.y_pred + e0 + i, n, e0 + i), n);
+                }
+                for (int64_t k = 0; k < rows; ++k) {
+                    double sum = 0.0;
+                    for (int64_t j = 0; j < len; ++j) sum += double(buf[k * len + j]);
+                    sums[k] = sum;
+                }
+            }
+            total += finish_samples(p, r0, rows, sums);
+        }
+        return total;
+    }
+
+    // inner > 1: outer indices [begin, end), every inner position; tiles of kTile positions kept in L1.
+    template <class M>
+    static double strided(const Problem<T>& p, int64_t begin, int64_t end) {
+        const Loss<M> loss(p.spec);
+        alignas(64) T lanes[tuning::kTile];
+        double wide[tuning::kTile];
+        double total = 0.0;
+        for (int64_t o = begin; o < end; ++o) {
+            for (int64_t i0 = 0; i0 < p.inner; i0 += tuning::kTile) {
+                const int64_t len = min64(tuning::kTile, p.inner - i0);
+                for (int64_t j = 0; j < len; ++j) lanes[j] = T(0), wide[j] = 0.0;
+                for (int64_t r = 0; r < p.reduced; ++r) {
+                    const int64_t base = (o * p.reduced + r) * p.inner + i0;
+                    for (int64_t j = 0; j < len; j += N) {
+                        const int n = int(min64(N, len - j));
+                        const R l = loss.loss_n(p.y_true + base + j, p.y_pred + base + j, n, base + j);
+                        A::store_n(lanes + j, V::add(A::load_n(lanes + j, n), l), n);
+                    }
+                    if ((r & 1) || r + 1 == p.reduced) {  // pairs of rows: one float addition each, then float64
+                        for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);
+                    }
+                }
+                total += finish_samples(p, o * p.inner + i0, len, wide);
+            }
+        }
+        return total;
+    }
+
+    // Entry points: the schedule instantiated for the problem's mode.
+    static double flat_entry(const Problem<T>& p, int64_t b, int64_t e) {
+        return with_mode(p.spec, [&](auto m) { return flat<decltype(m)>(p, b, e); });
+    }
+    static double rows_entry(const Problem<T>& p, int64_t b, int64_t e) {
+        return with_mode(p.spec, [&](auto m) { return rows<decltype(m)>(p, b, e); });
+    }
+    static double row_piece_entry(const Problem<T>& p, int64_t row, int64_t b, int64_t e) {
+        return with_mode(p.spec, [&](auto m) { return row_piece<decltype(m)>(p, row, b, e); });
+    }
+    static double strided_entry(const Problem<T>& p, int64_t b, int64_t e) {
+        return with_mode(p.spec, [&](auto m) { return strided<decltype(m)>(p, b, e); });
+    }
+    static Kernels<T> table() { return {&flat_entry, &rows_entry, &row_piece_entry, &strided_entry}; }
+};
+
+// Hooks for the tests and the benchmark, outside the loss: the vector math and the inputs' read cost.
+template <class V>
+struct ProbeKernels {
+    using T = typename V::T;
+    using R = typename V::reg;
+    static constexpr int N = V::N;
+    using A = Access<V>;
+    static constexpr int kUnroll = tuning::kUnroll<V>;
+
+    static double read_sum(const T* a, const T* b, int64_t begin, int64_t end) {
+        Sum<V> sum;
+        int64_t i = begin;
+        for (; i + kUnroll * N <= end; i += kUnroll * N) {
+            A::template prefetch_inputs<kUnroll>(a + i, b + i);
+            R l[kUnroll];
+            for (int j = 0; j < kUnroll; ++j) l[j] = V::add(V::load(a + i + j * N), V::load(b + i + j * N));
+            sum.add_group(l);
+        }
+        for (; i < end; i += N) {
+            const int n = int(min64(N, end - i));
+            sum.add_block(V::add(A::load_n(a + i, n), A::load_n(b + i, n)));
+        }
+        return sum.total();
+    }
+    template <R (*F)(R)>
+    static void map(const T* x, T* y, int64_t n) {
+        int64_t i = 0;
+        for (; i + N <= n; i += N) V::store(y + i, F(V::load(x + i)));
+        if (i < n) V::store_partial(y + i, F(V::load_partial(x + i, int(n - i))), int(n - i));
+    }
+    static Probes<T> table() {
+        return {&read_sum, &map<simd::log<V>>, &map<simd::log1p<V>>, &map<simd::exp<V>>};
+    }
+};
+
+template <class F32, class F64>
+KernelTable make_table(const char* name) {
+    return {name, Schedules<F32>::table(), Schedules<F64>::table(), ProbeKernels<F32>::table(),
+            ProbeKernels<F64>::table()};
+}
+
+}  // namespace
+}  // namespace fastbce

@@ -4,6 +4,7 @@
 // schedules, the dispatch or the bindings.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace fastbce {
 
@@ -20,22 +21,38 @@ template <class T>
 struct LossSpec {
     bool from_logits = false;
     T label_smoothing = T(0);  // labels become y * (1 - ls) + 0.5 * ls (in T, as tf_keras)
+    // Multiplies the positive term y log(p) (torch's BCEWithLogitsLoss pos_weight). nullptr: 1. Else element e
+    // of the buffers has the weight pos_weight[e % pos_weight_period], and the array holds
+    // pos_weight_period + kPosWeightLanes values repeating with that period, so a vector of lanes e, e + 1, ...
+    // loads from pos_weight + e % pos_weight_period.
+    const T* pos_weight = nullptr;
+    int64_t pos_weight_period = 1;
     Reduction reduction = Reduction::SumOverBatchSize;
 };
 
+// Values past the period the pos_weight array holds: at least the widest vector's lanes (AVX-512 float32).
+constexpr int64_t kPosWeightLanes = 64;
+
 // The compile-time part of a spec: every hot loop is instantiated once per mode.
-template <bool Logits, bool Smooth>
+template <bool Logits, bool Smooth, bool PosWeight>
 struct Mode {
-    static constexpr bool logits = Logits;  // y_pred holds logits
-    static constexpr bool smooth = Smooth;  // label_smoothing != 0
+    static constexpr bool logits = Logits;         // y_pred holds logits
+    static constexpr bool smooth = Smooth;         // label_smoothing != 0
+    static constexpr bool pos_weight = PosWeight;  // pos_weight != nullptr
 };
 
 // f(Mode<...>{}) for the spec's mode.
 template <class T, class F>
 double with_mode(const LossSpec<T>& s, F&& f) {
     const bool smooth = s.label_smoothing != T(0);
-    if (s.from_logits) return smooth ? f(Mode<true, true>{}) : f(Mode<true, false>{});
-    return smooth ? f(Mode<false, true>{}) : f(Mode<false, false>{});
+    auto with_pos_weight = [&](auto logits, auto smooth_) {
+        constexpr bool L = decltype(logits)::value, S = decltype(smooth_)::value;
+        return s.pos_weight ? f(Mode<L, S, true>{}) : f(Mode<L, S, false>{});
+    };
+    using yes = std::true_type;
+    using no = std::false_type;
+    if (s.from_logits) return smooth ? with_pos_weight(yes{}, yes{}) : with_pos_weight(yes{}, no{});
+    return smooth ? with_pos_weight(no{}, yes{}) : with_pos_weight(no{}, no{});
 }
 
 // The reduced result from the float64 sum of the per-sample values: the one place a reduction is applied

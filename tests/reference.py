@@ -13,15 +13,21 @@ step by step:
   ``-(y * log(p + eps) + (1 - y) * log(1 - p + eps))``;
 * logits: ``max(x, 0) - x * y + log1p(exp(-|x|))`` in float64, with the
   mathematical limits for ``x = ±inf`` (fastbce's documented semantics; tf gives NaN);
+* ``pos_weight`` (torch's ``BCEWithLogitsLoss`` semantics, fastbce's extension): ``w``
+  (cast to the dtype, broadcast along the last axis) multiplies the positive term:
+  ``-(w y log(p + eps) + (1 - y) log(1 - p + eps))``; logits
+  ``(1 - y) softplus(x) + w y softplus(-x)``, with the limits at ``x = ±inf``;
 * the mean over ``axis`` (NaN for an empty axis), times the sample weight (given
   here already in a shape that broadcasts to the per-sample loss, cast to the dtype),
-  then the reduction: ``none`` / ``sum`` / ``sum_over_batch_size`` (= ``auto``,
-  divided by the number of per-sample loss elements, 0.0 when there are none).
+  then the reduction: ``none`` / ``sum`` / ``sum_over_batch_size`` (= ``auto`` =
+  ``mean``, divided by the number of per-sample loss elements, 0.0 when there are
+  none) / ``mean_with_sample_weight`` (divided by ``weight_sum``, Keras 3's sum of
+  the weights as given; 0.0 when it is 0; not divided for a 0-d per-sample loss).
 """
 import numpy as np
 
 
-def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype=np.float32):
+def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype=np.float32, pos_weight=None):
     """Per-element losses in float64 (no mean)."""
     dt = np.dtype(dtype)
     y = np.asarray(y_true).astype(dt)
@@ -31,6 +37,22 @@ def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype
             ls = dt.type(label_smoothing)
             y = (y * (dt.type(1) - ls) + dt.type(0.5) * ls).astype(dt)
         y64 = y.astype(np.float64)
+        if pos_weight is not None:
+            w = np.asarray(pos_weight).astype(dt).astype(np.float64)  # broadcast along the last axis
+            x = p.astype(np.float64)
+            if from_logits:
+                soft = np.log1p(np.exp(-np.abs(x)))
+                out = (1.0 - y64) * (np.maximum(x, 0.0) + soft) + w * y64 * (np.maximum(-x, 0.0) + soft)
+                pos = np.where(1.0 - y64 == 0.0, 0.0, (1.0 - y64) * np.inf)
+                neg = np.where(w * y64 == 0.0, 0.0, w * y64 * np.inf)
+                out = np.where(x == np.inf, pos, out)
+                out = np.where(x == -np.inf, neg, out)
+                return np.where(np.isnan(x) | np.isnan(y64), np.nan, out)
+            eps, one = dt.type(1e-7), dt.type(1)
+            pc = np.where(np.isnan(p), p, np.clip(p, eps, one - eps)).astype(dt)
+            a = (pc + eps).astype(dt).astype(np.float64)
+            b = ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+            return -(w * y64 * np.log(a) + (1.0 - y64) * np.log(b))
         if from_logits:
             x = p.astype(np.float64)
             out = np.maximum(x, 0.0) - x * y64 + np.log1p(np.exp(-np.abs(x)))
@@ -61,13 +83,14 @@ def per_sample(y_true, y_pred, *, axis=-1, dtype=np.float32, **kw):
 
 
 def loss(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, axis=-1, weight=None,
-         reduction="auto", dtype=np.float32):
+         reduction="auto", dtype=np.float32, pos_weight=None, weight_sum=None):
     """The reduced loss (float64 scalar, or float64 array for ``none``).
 
-    ``weight`` must already broadcast to the per-sample loss shape.
+    ``weight`` must already broadcast to the per-sample loss shape; ``weight_sum`` is
+    ``mean_with_sample_weight``'s divisor (the sum of the weights as the caller gave them).
     """
     v = per_sample(y_true, y_pred, axis=axis, dtype=dtype, from_logits=from_logits,
-                   label_smoothing=label_smoothing)
+                   label_smoothing=label_smoothing, pos_weight=pos_weight)
     if weight is not None:
         w = np.asarray(weight).astype(dtype).astype(np.float64)
         assert np.broadcast_shapes(w.shape, v.shape) == v.shape, (w.shape, v.shape)
@@ -77,5 +100,9 @@ def loss(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, axis=-1, wei
     total = float(np.sum(v, dtype=np.float64))
     if reduction == "sum":
         return total
-    assert reduction in ("auto", "sum_over_batch_size")
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        if v.ndim == 0:
+            return total
+        return total / weight_sum if weight_sum else 0.0
+    assert reduction in ("auto", "sum_over_batch_size", "mean", "mean_with_sample_weight")
     return total / v.size if v.size else 0.0

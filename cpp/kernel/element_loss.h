@@ -5,6 +5,8 @@
 //   probabilities: p = clip(x, eps, 1 - eps); -(y log(p + eps) + (1 - y) log((1 - p) + eps)), eps = 1e-7
 //   logits:        max(x, 0) - x y + log1p(exp(-|x|)), with the limits at x = +-inf
 //   smoothing:     y <- y (1 - ls) + 0.5 ls, first
+//   pos_weight w:  the positive term times w: -(w y log(p + eps) + (1 - y) log((1 - p) + eps)), and for logits
+//                  (1 - y) softplus(x) + w y softplus(-x) (torch's BCEWithLogitsLoss), same limits at +-inf
 // The schedules pass `e`, the flat element index of lane 0 of the first vector (vector j starts at e + j N),
 // so options that vary along the buffer can find their values.
 #pragma once
@@ -27,17 +29,23 @@ struct ElementLoss {
     using A = Access<V>;
     // Whether a sum of float32 losses may take its log terms as float64 products (accumulate): every
     // log term must be a log of a factor. Not for probabilities with label smoothing, whose labels are
-    // never hard; float64 terms are too small for the products' rounding (LogProduct).
-    static constexpr bool kProducts = sizeof(T) == 4 && (M::logits || !M::smooth);
+    // never hard; float64 terms are too small for the products' rounding (LogProduct). Not with a
+    // pos_weight, which scales log terms (a power of a factor, not a factor).
+    static constexpr bool kProducts = sizeof(T) == 4 && (M::logits || !M::smooth) && !M::pos_weight;
+    static_assert(N <= kPosWeightLanes, "the pos_weight array holds kPosWeightLanes values past its period");
 
     R eps, hi, one, zero, ls_scale, ls_shift;
+    const T* pw;     // the spec's pos_weight (M::pos_weight)
+    int64_t period;  // its period
     explicit ElementLoss(const LossSpec<T>& s)
         : eps(V::set1(T(1e-7))),
           hi(V::set1(T(1) - T(1e-7))),  // 1 - eps rounded in T, as tf_keras clips
           one(V::set1(T(1))),
           zero(V::set1(T(0))),
           ls_scale(V::set1(T(1) - s.label_smoothing)),
-          ls_shift(V::set1(T(0.5) * s.label_smoothing)) {}
+          ls_shift(V::set1(T(0.5) * s.label_smoothing)),
+          pw(s.pos_weight),
+          period(s.pos_weight_period) {}
 
     // The losses of U vectors at element e. Hard labels are decided per group: one log per element when
     // every label of the U vectors is 0 or 1.
@@ -45,6 +53,22 @@ struct ElementLoss {
     void group(R (&y)[U], const R (&x)[U], R (&l)[U], [[maybe_unused]] int64_t e) const {
         using simd::Domain;
         if (M::smooth) smooth_labels(y);
+        if constexpr (M::pos_weight) {
+            R w[U];
+            pos_weights(e, w);
+            if (M::logits) {
+                for (int j = 0; j < U; ++j) l[j] = weighted_logits(y[j], x[j], w[j]);
+            } else {
+                R q[U];
+                if (hard_labels(y, x, q)) {  // -log(q), times w where the label is 1
+                    for (int j = 0; j < U; ++j)
+                        l[j] = V::mul(simd::log<V, Domain::PositiveNormal, true>(q[j]), V::select(V::eq(y[j], one), w[j], one));
+                } else {
+                    soft_labels(y, x, l, w);
+                }
+            }
+            return;
+        }
         if (M::logits) {
             for (int j = 0; j < U; ++j)
                 l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(exp_neg_abs(x[j])));
@@ -127,16 +151,48 @@ private:
         }
         return true;
     }
-    // -(y log(p + eps) + (1 - y) log((1 - p) + eps)), p clipped: two logs per element.
+    // -(y log(p + eps) + (1 - y) log((1 - p) + eps)), p clipped: two logs per element; with pos weights w,
+    // the positive term's label is (w y).
     template <int U>
-    void soft_labels(const R (&y)[U], const R (&x)[U], R (&l)[U]) const {
+    void soft_labels(const R (&y)[U], const R (&x)[U], R (&l)[U], const R* w = nullptr) const {
         using simd::Domain;
         for (int j = 0; j < U; ++j) {
             const R p = clip(x[j]);
             R la = simd::log<V, Domain::PositiveNormal, true>(V::add(p, eps));
             R lb = simd::log<V, Domain::PositiveNormal, true>(V::add(V::sub(one, p), eps));
-            l[j] = V::add(V::mul(y[j], la), V::mul(V::sub(one, y[j]), lb));
+            const R pos = w ? V::mul(w[j], y[j]) : y[j];
+            l[j] = V::add(V::mul(pos, la), V::mul(V::sub(one, y[j]), lb));
         }
+    }
+
+    // The pos weights of the U vectors at element e: one value, or lanes e % period on of the repeating array.
+    template <int U>
+    void pos_weights(int64_t e, R (&w)[U]) const {
+        if (period == 1) {
+            for (int j = 0; j < U; ++j) w[j] = V::set1(pw[0]);
+            return;
+        }
+        int64_t k = e % period;
+        for (int j = 0; j < U; ++j) {
+            w[j] = V::load(pw + k);
+            if ((k += N) >= period) k %= period;
+        }
+    }
+    // (1 - y) softplus(x) + w y softplus(-x), softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)); at x = +-inf the
+    // limit (1 - y) x or -w y x (0 when that factor is 0), as logits_linear.
+    R weighted_logits(R y, R x, R w) const {
+        const R soft = simd::log1p<V, simd::Domain::Unit>(exp_neg_abs(x));
+        const R pos = V::max_keep_nan(zero, x), neg = V::sub(pos, x);  // max(x, 0), max(-x, 0)
+        const R wy = V::mul(w, y);
+        R l = V::add(V::mul(V::sub(one, y), V::add(pos, soft)), V::mul(wy, V::add(neg, soft)));
+        const R ax = V::abs(x);
+        auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
+        if (V::any(inf)) {
+            R factor = V::select(V::gt(x, zero), V::sub(one, y), wy);
+            R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
+            l = V::select(inf, limit, l);
+        }
+        return l;
     }
     R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
 

@@ -258,6 +258,8 @@ def _general(y_true, y_pred, sample_weight, spec: LossSpec):
     yt = _to_array(y_true, "y_true")
     _check_real(yt, "y_true")
     cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
+    if spec.pos_weight is not None and yp.ndim:
+        spec.check_classes(yp.shape[-1], yp.shape)  # one per class of y_pred's last axis, as given
     yt, yp = _squeeze_pair(yt, yp)
     shape = yp.shape
     a = normalize_axis(spec.axis, yp.ndim, shape)
@@ -405,7 +407,9 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
                 out[blk] = ob.reshape(out[blk].shape)
         return total
 
-    # rows longer than the chunk: one outer row at a time
+    # rows longer than the chunk: one outer row at a time. Blocks no longer start at a class boundary
+    # of the last axis, so each gets the pos weights of the classes it holds (LossSpec.pos_weight_window).
+    last = len(shape) - 1
     for idx in np.ndindex(*lead):
         trow, prow = yt[idx], yp[idx]  # shape (reduced,) + trail
         if reduced <= limit:
@@ -415,11 +419,15 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
                 tb = _contig(trow[sel], cdt, buf_t)
                 pb = _contig(prow[sel], cdt, buf_p)
                 ns = pb.size // reduced
+                block_spec = spec
+                if a != last and len(tb_) == len(trail) and isinstance(tb_[-1], slice):
+                    # the block slices the last axis itself: element e has the class start + e % ns
+                    block_spec = spec.pos_weight_window(tb_[-1].start, tb_[-1].stop)
                 wb = wone
                 if wfull is not None:
                     wb = _contig(wfull[idx + tb_], cdt, wbuf)
                 ob = obuf[:ns] if out is not None else None
-                total += _bce(tb, pb, wb, ob, 1, reduced, ns, 1, spec)
+                total += _bce(tb, pb, wb, ob, 1, reduced, ns, 1, block_spec)
                 if out is not None:
                     dst = out[idx + tb_]
                     dst[...] = ob.reshape(dst.shape)
@@ -434,8 +442,14 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
                     sel = (slice(r0, r1),) + tb_
                     tb = _contig(trow[sel], cdt, buf_t)
                     pb = _contig(prow[sel], cdt, buf_p)
-                    # the piece as r1 - r0 one-element samples: the float64 sum of its element losses
-                    acc += _bce(tb, pb, None, None, r1 - r0, 1, 1, 1, spec)
+                    # the piece as r1 - r0 one-element samples: the float64 sum of its element losses,
+                    # whose classes are r0 .. r1 - 1 (axis is the last) or the inner position's one
+                    if a == last:
+                        piece_spec = spec.pos_weight_window(r0, r1)
+                    else:
+                        c = tb_[-1] if isinstance(tb_[-1], int) else tb_[-1].start
+                        piece_spec = spec.pos_weight_window(c, c + 1)
+                    acc += _bce(tb, pb, None, None, r1 - r0, 1, 1, 1, piece_spec)
                 mean = cdt.type(acc / reduced)
                 if wone is not None:
                     v = cdt.type(mean * wone[0])

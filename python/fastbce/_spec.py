@@ -1,10 +1,10 @@
 """The loss spec: every option of the loss, validated once, in one place.
 
 ``LossSpec`` describes one binary cross-entropy: ``from_logits``, ``label_smoothing``,
-``axis``, ``reduction`` and the compute ``dtype``. The Keras surface (``losses.py``)
+``pos_weight``, ``axis``, ``reduction`` and the compute ``dtype``. The Keras surface (``losses.py``)
 builds it; ``_inputs`` reads the input-shape options from it; the compiled core reads
 the per-element options from it (``cpp/loss_spec_py.h``: the attributes
-``from_logits``, ``label_smoothing`` and ``reduction_mode``) and specialises its
+``from_logits``, ``label_smoothing``, ``reduction_mode`` and ``pos_weight_buffers``) and specialises its
 kernels on them. A new option is a field here, a rule in ``LossSpec.build`` and a
 term in the C++ element loss (``cpp/kernel/element_loss.h``).
 """
@@ -114,6 +114,41 @@ def check_axis(axis) -> int:
         raise TypeError(f"axis must be an integer, got {axis!r}") from None
 
 
+#: values the pos-weight buffers hold past their period (cpp/loss_spec.h, kPosWeightLanes)
+_POS_WEIGHT_LANES = 64
+
+
+def check_pos_weight(pos_weight):
+    """None, or the pos weights as a tuple of floats (one value, or one per class of the last axis)."""
+    if pos_weight is None:
+        return None
+    if isinstance(pos_weight, (str, bytes)):
+        raise TypeError(f"pos_weight must be a number or a 1-D array of numbers, got {pos_weight!r}")
+    try:
+        arr = np.asarray(pos_weight)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"pos_weight must be a number or a 1-D array of numbers: {e}") from None
+    if arr.dtype.kind not in "fiub" or arr.dtype.fields is not None:
+        raise TypeError(f"pos_weight has unsupported dtype {arr.dtype!s}: expected real numbers")
+    if arr.ndim > 1 or arr.size == 0:
+        raise ValueError(f"pos_weight must be a scalar or a non-empty 1-D array (one weight per class of "
+                         f"y_pred's last axis), got shape {arr.shape}")
+    values = tuple(float(v) for v in arr.reshape(-1).astype(np.float64))
+    if not all(np.isfinite(values)):
+        raise ValueError(f"pos_weight must be finite, got {values if len(values) > 1 else values[0]!r}")
+    return values
+
+
+def _pos_weight_buffers(values):
+    """(period, float32 array, float64 array) for the core, or None when every weight is 1 (no pos weight:
+    the same bits as without one)."""
+    if values is None or all(v == 1.0 for v in values):
+        return None
+    period = len(values)
+    lanes = np.resize(np.asarray(values, np.float64), period + _POS_WEIGHT_LANES)  # repeats with the period
+    return period, lanes.astype(np.float32), lanes
+
+
 def check_dtype(dtype):
     """None, or the forced compute dtype: a name, a NumPy dtype, or a Keras 3 dtype-policy config."""
     if dtype is None:
@@ -137,12 +172,15 @@ def check_dtype(dtype):
 class LossSpec:
     """One binary cross-entropy, validated (use :meth:`build`). Immutable."""
 
-    __slots__ = ("from_logits", "label_smoothing", "axis", "reduction", "reduction_mode", "dtype")
+    __slots__ = ("from_logits", "label_smoothing", "pos_weight", "pos_weight_buffers", "axis", "reduction",
+                 "reduction_mode", "dtype")
 
-    def __init__(self, from_logits, label_smoothing, axis, reduction, reduction_mode, dtype):
+    def __init__(self, from_logits, label_smoothing, pos_weight, axis, reduction, reduction_mode, dtype):
         set_ = object.__setattr__
         set_(self, "from_logits", from_logits)
         set_(self, "label_smoothing", label_smoothing)
+        set_(self, "pos_weight", pos_weight)  # None or a tuple of floats, as given (for configs)
+        set_(self, "pos_weight_buffers", _pos_weight_buffers(pos_weight))
         set_(self, "axis", axis)
         set_(self, "reduction", reduction)  # the name as given (None stays None, for configs)
         set_(self, "reduction_mode", reduction_mode)
@@ -152,12 +190,14 @@ class LossSpec:
         raise AttributeError("LossSpec is immutable; use replace()")
 
     @classmethod
-    def build(cls, *, from_logits=False, label_smoothing=0.0, axis=-1, reduction=Reduction.AUTO, dtype=None):
+    def build(cls, *, from_logits=False, label_smoothing=0.0, pos_weight=None, axis=-1, reduction=Reduction.AUTO,
+              dtype=None):
         """Validate every option (``TypeError`` / ``ValueError`` naming the value) and build the spec."""
         Reduction.validate(reduction)
         return cls(
             check_from_logits(from_logits),
             check_label_smoothing(label_smoothing),
+            check_pos_weight(pos_weight),
             check_axis(axis),
             None if reduction is None else str(reduction),
             _MODES[None if reduction is None else str(reduction)],
@@ -166,15 +206,40 @@ class LossSpec:
 
     def replace(self, **changes) -> LossSpec:
         """A spec with some options changed (validated again)."""
-        options = {k: getattr(self, k) for k in ("from_logits", "label_smoothing", "axis", "reduction", "dtype")}
+        options = {k: getattr(self, k) for k in ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction",
+                                                 "dtype")}
         options.update(changes)
         return LossSpec.build(**options)
 
+    def check_classes(self, classes: int, y_pred_shape) -> None:
+        """``ValueError`` unless the pos weights fit ``classes``, the length of y_pred's last axis."""
+        pw = self.pos_weight
+        if pw is not None and len(pw) != 1 and len(pw) != classes:
+            raise ValueError(f"pos_weight has {len(pw)} values but y_pred of shape {tuple(y_pred_shape)} has "
+                             f"{classes} classes on its last axis: give one pos weight per class, or one for all")
+
+    def pos_weight_window(self, start: int, stop: int) -> LossSpec:
+        """The spec for a block whose element e has the class ``start + e % (stop - start)`` (the chunked
+        path's blocks): its pos weights are those of classes [start, stop)."""
+        if self.pos_weight_buffers is None or self.pos_weight_buffers[0] == 1:
+            return self
+        if (start, stop) == (0, self.pos_weight_buffers[0]):
+            return self
+        window = LossSpec(self.from_logits, self.label_smoothing, None, self.axis, self.reduction,
+                          self.reduction_mode, self.dtype)
+        object.__setattr__(window, "pos_weight", self.pos_weight[start:stop])
+        object.__setattr__(window, "pos_weight_buffers", _pos_weight_buffers(self.pos_weight[start:stop]) or
+                           (stop - start, *(np.ones(stop - start + _POS_WEIGHT_LANES, d) for d in (np.float32,
+                                                                                                  np.float64))))
+        return window
+
     def __eq__(self, other):
-        return isinstance(other, LossSpec) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+        keys = ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction", "dtype")
+        return isinstance(other, LossSpec) and all(getattr(self, k) == getattr(other, k) for k in keys)
 
     __hash__ = None
 
     def __repr__(self) -> str:
-        return (f"LossSpec(from_logits={self.from_logits}, label_smoothing={self.label_smoothing}, axis={self.axis}, "
+        return (f"LossSpec(from_logits={self.from_logits}, label_smoothing={self.label_smoothing}, "
+                f"pos_weight={self.pos_weight}, axis={self.axis}, "
                 f"reduction={self.reduction!r}, dtype={None if self.dtype is None else self.dtype.name!r})")

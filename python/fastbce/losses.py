@@ -15,7 +15,7 @@ __all__ = ["BinaryCrossentropy", "Reduction", "binary_crossentropy"]
 _compute = _inputs.compute
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, pos_weight=None):
     """Computes the binary crossentropy loss.
 
     Standalone usage:
@@ -41,6 +41,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
             `1. - 0.5 * label_smoothing` for the target class and
             `0.5 * label_smoothing` for the non-target class.
         axis: The axis along which the mean is computed. Defaults to -1.
+        pos_weight: Optional weight of the positive term `y * log(p)` (as
+            torch's `BCEWithLogitsLoss`): a number, or one per class of
+            `y_pred`'s last axis. Defaults to None (1).
 
     Returns:
         Binary crossentropy loss value. shape = `[batch_size, d0, .. dN-1]`:
@@ -52,8 +55,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         ValueError: for incompatible shapes, `axis` out of range or
             `label_smoothing` outside [0, 1].
     """
-    spec = LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
-                          reduction=Reduction.NONE)
+    spec = LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing, pos_weight=pos_weight,
+                          axis=axis, reduction=Reduction.NONE)
     return _compute(y_true, y_pred, None, spec)
 
 
@@ -147,12 +150,20 @@ class BinaryCrossentropy:
             to loss. Default value is `AUTO`, which means
             `SUM_OVER_BATCH_SIZE`.
         name: Name for the instance. Defaults to 'binary_crossentropy'.
+        dtype: The compute dtype (Keras 3's argument): None (default) follows
+            `y_pred`'s dtype as tf_keras does; 'float32' or 'float64' casts the
+            inputs to it; 'float16' computes in float32 and returns float16.
+        pos_weight: Weight of the positive term `y * log(p)`, as in torch's
+            `BCEWithLogitsLoss(pos_weight=...)`: a number, or a 1-D array with
+            one weight per class of `y_pred`'s last axis. For probabilities
+            the loss is `-(w*y*log(p + eps) + (1 - y)*log(1 - p + eps))`, for
+            logits `(1 - y)*softplus(x) + w*y*softplus(-x)`. Defaults to None.
 
     Raises:
         ValueError: for an invalid `reduction` or `label_smoothing`.
     """
 
-    __slots__ = ("_spec", "_call_spec", "name")
+    __slots__ = ("_spec", "_call_spec", "_pos_weight_scalar", "name")
 
     def __init__(
         self,
@@ -162,9 +173,12 @@ class BinaryCrossentropy:
         reduction=Reduction.AUTO,
         name="binary_crossentropy",
         dtype=None,
+        pos_weight=None,
     ):
-        self._set_spec(LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
-                                      reduction=reduction, dtype=dtype))
+        self._set_spec(LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing,
+                                      pos_weight=pos_weight, axis=axis, reduction=reduction, dtype=dtype))
+        self._pos_weight_scalar = pos_weight is not None and getattr(pos_weight, "ndim", 0) == 0 and not isinstance(
+            pos_weight, (list, tuple))
         self.name = name
 
     def _set_spec(self, spec: LossSpec) -> None:
@@ -188,6 +202,12 @@ class BinaryCrossentropy:
     @property
     def axis(self) -> int:
         return self._spec.axis
+
+    @property
+    def pos_weight(self):
+        """The weight of the positive term: None, a float, or a tuple of one float per class."""
+        pw = self._spec.pos_weight
+        return pw[0] if pw is not None and len(pw) == 1 and self._pos_weight_scalar else pw
 
     @property
     def reduction(self):
@@ -262,6 +282,9 @@ class BinaryCrossentropy:
         }
         if self._spec.dtype is not None:  # Keras 3's key, only when set (tf_keras configs have none)
             config["dtype"] = self._spec.dtype.name
+        if self._spec.pos_weight is not None:  # fastbce's own key, only when set
+            pw = self.pos_weight
+            config["pos_weight"] = pw if isinstance(pw, float) else list(pw)
         return config
 
     @classmethod

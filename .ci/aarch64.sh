@@ -32,9 +32,16 @@ if ! have_tools; then
 fi
 
 # The same flags CMakeLists.txt gives the kernel objects (-O2 here), for plain armv8-a (NEON is part of it).
-FLAGS=(-std=c++17 -O2 -march=armv8-a -ffp-contract=off -fno-math-errno -Wall -Wextra -DFASTBCE_HAVE_NEON)
-SOURCES=(cpp/targets/scalar.cpp cpp/targets/neon.cpp cpp/bce.cpp cpp/dispatch.cpp cpp/threads.cpp
-         cpp/tests/check_kernels.cpp)
+# The levels come from cpp/levels.def, as CMakeLists.txt reads them: aarch64 and "any" levels are compiled.
+FLAGS=(-std=c++17 -O2 -march=armv8-a -ffp-contract=off -fno-math-errno -Wall -Wextra)
+SOURCES=(cpp/bce.cpp cpp/dispatch.cpp cpp/threads.cpp cpp/tests/check_kernels.cpp)
+while read -r level arch; do
+  if [ "$arch" = aarch64 ] || [ "$arch" = any ]; then
+    FLAGS+=("-DFASTBCE_COMPILED_$level=1"); SOURCES+=("cpp/targets/$level.cpp")
+  else
+    FLAGS+=("-DFASTBCE_COMPILED_$level=0")
+  fi
+done < <(sed -n 's/^FASTBCE_LEVEL(\([a-z0-9_]*\), *\([a-z0-9_]*\),.*/\1 \2/p' "$ROOT/cpp/levels.def")
 start=$SECONDS
 objs=()
 pids=()

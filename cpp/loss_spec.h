@@ -59,6 +59,14 @@ double with_mode(const LossSpec<T>& s, F&& f) {
 // (the bindings' fast path and python/fastbce/_inputs.py both call it). `samples` is the number of
 // per-sample values, `weight_sum` the sum of the sample weights as given (1 per sample without weights),
 // `scalar_loss` true when the per-sample loss is a single value (1-D inputs), which Keras 3 leaves unreduced.
+// MeanWithSampleWeight's divisor: start + the weights, one at a time in float64 (both paths sum this way, so
+// their results agree bit for bit).
+template <class T>
+double weight_sum(const T* w, int64_t n, double start = 0.0) {
+    for (int64_t i = 0; i < n; ++i) start += double(w[i]);
+    return start;
+}
+
 inline double reduce(Reduction r, double total, int64_t samples, double weight_sum, bool scalar_loss) {
     switch (r) {
         case Reduction::None:

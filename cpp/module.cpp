@@ -190,12 +190,7 @@ FastWeight fast_weight(py::handle w, int num, const py::detail::PyArray_Proxy* i
 // The sum of the weights as the caller gave them (MeanWithSampleWeight's divisor), rounded to T first.
 template <class T>
 double weight_sum(const FastWeight& w, int64_t samples) {
-    if (w.data) {
-        const T* v = static_cast<const T*>(w.data);
-        double s = 0.0;
-        for (int64_t i = 0; i < w.len; ++i) s += double(v[i]);
-        return s;
-    }
+    if (w.data) return fastbce::weight_sum(static_cast<const T*>(w.data), w.len);
     return w.len == 1 ? double(T(w.scalar)) : double(samples);
 }
 
@@ -294,6 +289,16 @@ PYBIND11_MODULE(_core, m) {
     m.def("isa", [] { return std::string(fastbce::active_table().name); });
     m.def("available_isas", &fastbce::available_isas);
     m.def("known_isas", &fastbce::known_isas);
+    m.def(
+        "weight_sum",
+        [](const py::array& w, double start) {
+            const int num = w.dtype().num();
+            require_buffer(w, "w", num);
+            if (num == py::dtype::of<float>().num()) return fastbce::weight_sum(static_cast<const float*>(w.data()), w.size(), start);
+            if (num == py::dtype::of<double>().num()) return fastbce::weight_sum(static_cast<const double*>(w.data()), w.size(), start);
+            throw py::type_error("w: expected float32 or float64, got " + py::str(w.dtype()).cast<std::string>());
+        },
+        py::arg("w"), py::arg("start") = 0.0);
     m.def("set_isa", &fastbce::set_isa, py::arg("name"));
     m.def("set_num_threads", &fastbce::set_num_threads, py::arg("n"));
     m.def("get_num_threads", &fastbce::get_num_threads);

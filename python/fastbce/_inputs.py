@@ -237,12 +237,14 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
 
 
 def _weight_sum(w: np.ndarray, cdt: np.dtype) -> float:
-    """The float64 sum of the weight's values rounded to ``cdt``, in O(CHUNK) memory."""
-    if w.dtype == cdt:
-        return float(np.sum(w, dtype=np.float64))
+    """The float64 sum of the weight's values rounded to ``cdt``, in C order and O(CHUNK) memory, summed as
+    the fast path sums them (``_core.weight_sum``), so both paths divide by the same bits."""
+    if w.ndim == 0:
+        return float(cdt.type(w))
     total = 0.0
+    buf = _empty(min(w.size, CHUNK), cdt)
     for blk in c_blocks(w.shape, CHUNK):
-        total += float(np.sum(w[blk].astype(cdt), dtype=np.float64))
+        total = _core.weight_sum(_contig(w[blk], cdt, buf).reshape(-1), total)
     return total
 
 

@@ -21,18 +21,25 @@ inline Reduction reduction_from_python(pybind11::handle mode) {
 
 // The spec for inputs whose last axis has `last_dim` elements (-1: the caller checked the spec against the
 // inputs' shape), or nothing when it does not apply to them as given (the fast path then leaves the call to
-// the general path, which explains why). `spec` has the attributes from_logits (bool), label_smoothing
-// (float), reduction_mode (int) and pos_weight_buffers (None, or (period, float32 array, float64 array):
-// the arrays of LossSpec::pos_weight, C-contiguous, period + kPosWeightLanes values each).
+// the general path, which explains why). The Python spec's `core` attribute holds what the kernels need, as
+// one tuple so a call reads one attribute: (from_logits: bool, label_smoothing: float, reduction_mode: int,
+// pos_weight_buffers: None or (period, float32 array, float64 array), the arrays of LossSpec::pos_weight,
+// C-contiguous, period + kPosWeightLanes values each).
 template <class T>
 std::optional<LossSpec<T>> spec_from_python(pybind11::handle spec, int64_t last_dim = -1) {
+    static PyObject* const core_name = PyUnicode_InternFromString("core");  // leaked on purpose: lives forever
+    const auto core = pybind11::reinterpret_steal<pybind11::object>(PyObject_GetAttr(spec.ptr(), core_name));
+    if (!core) throw pybind11::error_already_set();
+    if (!PyTuple_Check(core.ptr()) || PyTuple_GET_SIZE(core.ptr()) != 4)
+        throw std::invalid_argument("spec.core: expected a tuple of 4 items");
+    PyObject* const* item = &PyTuple_GET_ITEM(core.ptr(), 0);
     LossSpec<T> s;
-    s.from_logits = spec.attr("from_logits").cast<bool>();
-    s.label_smoothing = T(spec.attr("label_smoothing").cast<double>());
-    s.reduction = reduction_from_python(spec.attr("reduction_mode"));
-    const pybind11::object pw = spec.attr("pos_weight_buffers");
+    s.from_logits = pybind11::handle(item[0]).cast<bool>();
+    s.label_smoothing = T(pybind11::handle(item[1]).cast<double>());
+    s.reduction = reduction_from_python(item[2]);
+    const pybind11::handle pw = item[3];
     if (!pw.is_none()) {
-        const auto buffers = pw.cast<pybind11::tuple>();
+        const auto buffers = pybind11::reinterpret_borrow<pybind11::tuple>(pw);
         const int64_t period = buffers[0].cast<int64_t>();
         // One weight per class of the last axis: it must have as many as the inputs have classes.
         if (period > 1 && last_dim >= 0 && period != last_dim) return std::nullopt;

@@ -3,7 +3,7 @@
 ``LossSpec`` describes one binary cross-entropy: ``from_logits``, ``label_smoothing``,
 ``pos_weight``, ``axis``, ``reduction`` and the compute ``dtype``. The Keras surface (``losses.py``)
 builds it; ``_inputs`` reads the input-shape options from it; the compiled core reads
-the per-element options from it (``cpp/loss_spec_py.h``: the attributes
+the per-element options from it (``cpp/loss_spec_py.h``: the tuple ``core`` of
 ``from_logits``, ``label_smoothing``, ``reduction_mode`` and ``pos_weight_buffers``) and specialises its
 kernels on them. A new option is a field here, a rule in ``LossSpec.build`` and a
 term in the C++ element loss (``cpp/kernel/element_loss.h``).
@@ -173,7 +173,7 @@ class LossSpec:
     """One binary cross-entropy, validated (use :meth:`build`). Immutable."""
 
     __slots__ = ("from_logits", "label_smoothing", "pos_weight", "pos_weight_buffers", "axis", "reduction",
-                 "reduction_mode", "dtype")
+                 "reduction_mode", "dtype", "core")
 
     def __init__(self, from_logits, label_smoothing, pos_weight, axis, reduction, reduction_mode, dtype):
         set_ = object.__setattr__
@@ -185,6 +185,12 @@ class LossSpec:
         set_(self, "reduction", reduction)  # the name as given (None stays None, for configs)
         set_(self, "reduction_mode", reduction_mode)
         set_(self, "dtype", dtype)
+        self._set_core()
+
+    def _set_core(self):
+        """What the compiled core reads, in one tuple (cpp/loss_spec_py.h)."""
+        core = (self.from_logits, self.label_smoothing, int(self.reduction_mode), self.pos_weight_buffers)
+        object.__setattr__(self, "core", core)
 
     def __setattr__(self, name, value):
         raise AttributeError("LossSpec is immutable; use replace()")
@@ -231,6 +237,7 @@ class LossSpec:
         object.__setattr__(window, "pos_weight_buffers", _pos_weight_buffers(self.pos_weight[start:stop]) or
                            (stop - start, *(np.ones(stop - start + _POS_WEIGHT_LANES, d) for d in (np.float32,
                                                                                                   np.float64))))
+        window._set_core()
         return window
 
     def __eq__(self, other):

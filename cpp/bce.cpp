@@ -84,7 +84,9 @@ double run_bce(const Problem<T>& p) {
     }
     const int64_t row_elements = p.reduced * p.inner;  // elements under one outer index
     const int64_t per_task = row_elements >= kTaskElements ? 1 : kTaskElements / row_elements;
-    auto kernel = p.inner == 1 ? k.rows : k.strided;
+    // Only the sum asked for, of rows with no weight, one weight or one per row: no per-row reduction.
+    const bool summed_rows = !p.out && (!p.weight || p.weight_len == 1 || p.weight_repeat == 1);
+    auto kernel = p.inner > 1 ? k.strided : summed_rows ? k.rows_summed : k.rows;
     return sum_tasks(ceil_div(p.outer, per_task), elements, [&](int64_t t) {
         const int64_t begin = t * per_task;
         return kernel(p, begin, begin + per_task < p.outer ? begin + per_task : p.outer);

@@ -40,6 +40,8 @@ struct Kernels {
     double (*flat)(const Problem<T>& p, int64_t begin, int64_t end);
     // inner == 1: whole rows [begin, end).
     double (*rows)(const Problem<T>& p, int64_t begin, int64_t end);
+    // inner == 1, p.out == nullptr, weight none, one, or one per row: the same sum, without per-row rounding.
+    double (*rows_summed)(const Problem<T>& p, int64_t begin, int64_t end);
     // inner == 1: the UNWEIGHTED loss sum of elements [begin, end) of one row (pieces of long rows).
     double (*row_piece)(const Problem<T>& p, int64_t row, int64_t begin, int64_t end);
     // inner > 1: outer indices [begin, end), every inner position.

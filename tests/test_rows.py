@@ -29,3 +29,28 @@ def test_rows_match_the_reference(each_isa, rng, length, from_logits, dtype):
             got = loss(y.astype(dtype), x.astype(dtype), sample_weight=None if weight is None else weight.astype(dtype))
             want = reference.loss(y, x, from_logits=from_logits, reduction=reduction, dtype=dtype, weight=weight)
             np.testing.assert_allclose(np.asarray(got, np.float64), want, **tol)
+
+
+@pytest.mark.parametrize("length", [2, 5, 16, 17, 64, 200])
+def test_summed_rows_agree_with_the_per_sample_values(each_isa, rng, length):
+    # sum/mean of rows are summed without per-row reductions (rows_summed); the per-sample values (none)
+    # are formed per row: both are the same loss, to float32 rounding, with every weight form
+    rows = 3000 // length + 3
+    y = (rng.random((rows, length)) < 0.5).astype(np.float32)
+    x = rng.random((rows, length)).astype(np.float32)
+    for weight in [None, np.float32(1.5), (rng.random(rows) + 0.5).astype(np.float32)]:
+        per_sample = fastbce.BinaryCrossentropy(reduction="none")(y, x, sample_weight=weight)
+        total = fastbce.BinaryCrossentropy(reduction="sum")(y, x, sample_weight=weight)
+        assert float(total) == pytest.approx(float(np.sum(per_sample, dtype=np.float64)), rel=1e-6)
+
+
+def test_summed_rows_keep_the_per_sample_meaning_of_infinite_weights(each_isa):
+    # inf * (a row whose mean is positive but which holds a zero loss) is inf, not inf * 0 = NaN per element
+    y = np.array([[1.0, 0.0, 1.0, 0.0]] * 8, np.float32)
+    x = np.array([[1.0, 0.0, 0.5, 0.5]] * 8, np.float32)  # losses 0, 0 (clipped exactly), log 2, log 2
+    w = np.ones(8, np.float32)
+    w[3] = np.inf
+    assert float(fastbce.BinaryCrossentropy(reduction="sum")(y, x, sample_weight=w)) == np.inf
+    assert float(fastbce.BinaryCrossentropy(reduction="sum")(y, x, sample_weight=float("inf"))) == np.inf
+    zero_row = np.array([[1.0, 0.0]] * 8, np.float32), np.array([[1.0, 0.0]] * 8, np.float32)
+    assert np.isnan(float(fastbce.BinaryCrossentropy(reduction="sum")(*zero_row, sample_weight=w)))  # inf * 0

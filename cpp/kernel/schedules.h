@@ -1,6 +1,6 @@
 // The schedules: how the buffers of one Problem are walked, loaded, handed to the element loss and summed.
-// flat (one element per sample), rows (inner == 1: contiguous rows), row_piece (pieces of long rows) and
-// strided (inner > 1). They know nothing of the loss's options: ElementLoss<V, M> does, for the Mode M that
+// flat (one element per sample), rows (inner == 1: contiguous rows), rows_summed (the same when only the sum
+// is asked for), row_piece (pieces of long rows) and strided (inner > 1). They know nothing of the loss's options: ElementLoss<V, M> does, for the Mode M that
 // with_mode (loss_spec.h) picks. Each entry returns the float64 sum of the per-sample values it formed.
 #pragma once
 #include <cmath>
@@ -207,6 +207,60 @@ struct Schedules {
         return total;
     }
 
+    // inner == 1, the sum only (no p.out), one weight for all rows or one per row (weight_repeat 1): the sum
+    // over rows [begin, end) of w[row] * mean(row). Every row has the same length, so this is the sum of the
+    // element losses (each times its row's weight) over that length: no per-row reduction, and without
+    // weights the float32 log terms go to products as for [n, 1] inputs. The per-row values are not rounded
+    // to T on the way (more exact than rows, which forms them). A non-finite weight takes rows instead, so
+    // inf * (a row of zero and positive losses) stays inf, as the per-sample definition says.
+    template <class M>
+    static double rows_summed(const Problem<T>& p, int64_t begin, int64_t end) {
+        const int64_t len = p.reduced, e_begin = begin * len, e_end = end * len;
+        const T* w = p.weight;
+        const int64_t w_count = !w ? 0 : p.weight_len == 1 ? 1 : end - begin;
+        const T* w_first = !w || p.weight_len == 1 ? w : w + begin;
+        for (int64_t k = 0; k < w_count; ++k)
+            if (!(w_first[k] - w_first[k] == T(0))) return rows<M>(p, begin, end);  // inf or NaN weight
+        const Loss<M> loss(p.spec);
+        if (!w || p.weight_len == 1) {
+            const double sum = loss_sum(loss, p.y_true, p.y_pred, 0, e_begin, e_end);
+            return w ? sum / double(len) * double(w[0]) : sum / double(len);
+        }
+        Sum<V> sum;
+        int64_t row = begin, offset = 0;  // the row of element i, and i's offset in it
+        auto row_weights = [&](int n) -> R {  // weights of elements i .. i + n - 1; moves row/offset on by n
+            R v;
+            if (offset + n <= len) {
+                v = V::set1(w[row]);
+            } else {
+                alignas(64) T buf[N] = {};
+                for (int64_t j = 0, r = row, o = offset; j < n; ++j) {
+                    buf[j] = w[r];
+                    if (++o == len) o = 0, ++r;
+                }
+                v = V::load(buf);
+            }
+            for (offset += n; offset >= len; offset -= len) ++row;
+            return v;
+        };
+        int64_t i = e_begin;
+        for (; i + kUnroll * N <= e_end; i += kUnroll * N) {
+            A::template prefetch_inputs<kUnroll>(p.y_true + i, p.y_pred + i);
+            R y[kUnroll], x[kUnroll], l[kUnroll];
+            for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
+            loss.template group<kUnroll>(y, x, l, i);
+            for (int j = 0; j < kUnroll; ++j) l[j] = V::mul(l[j], row_weights(N));
+            sum.add_group(l);
+        }
+        for (; i < e_end; i += N) {
+            const int n = int(min64(N, e_end - i));
+            R v = V::mul(loss.live_loss_n(p.y_true + i, p.y_pred + i, n, i), row_weights(n));
+            if (n < N) v = V::keep_first(v, n);
+            sum.add_block(v);
+        }
+        return sum.total() / double(len);
+    }
+
     // inner > 1: outer indices [begin, end), every inner position; tiles of kTile positions kept in L1.
     template <class M>
     static double strided(const Problem<T>& p, int64_t begin, int64_t end) {
@@ -245,10 +299,15 @@ struct Schedules {
     static double row_piece_entry(const Problem<T>& p, int64_t row, int64_t b, int64_t e) {
         return with_mode(p.spec, [&](auto m) { return row_piece<decltype(m)>(p, row, b, e); });
     }
+    static double rows_summed_entry(const Problem<T>& p, int64_t b, int64_t e) {
+        return with_mode(p.spec, [&](auto m) { return rows_summed<decltype(m)>(p, b, e); });
+    }
     static double strided_entry(const Problem<T>& p, int64_t b, int64_t e) {
         return with_mode(p.spec, [&](auto m) { return strided<decltype(m)>(p, b, e); });
     }
-    static Kernels<T> table() { return {&flat_entry, &rows_entry, &row_piece_entry, &strided_entry}; }
+    static Kernels<T> table() {
+        return {&flat_entry, &rows_entry, &rows_summed_entry, &row_piece_entry, &strided_entry};
+    }
 };
 
 // Hooks for the tests and the benchmark, outside the loss: the vector math and the inputs' read cost.

@@ -452,13 +452,14 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
                         c = tb_[-1] if isinstance(tb_[-1], int) else tb_[-1].start
                         piece_spec = spec.pos_weight_window(c, c + 1)
                     acc += _bce(tb, pb, None, None, r1 - r0, 1, 1, 1, piece_spec)
-                mean = cdt.type(acc / reduced)
-                if wone is not None:
-                    v = cdt.type(mean * wone[0])
-                elif wfull is not None:
-                    v = cdt.type(mean * cdt.type(wfull[idx + tb_].reshape(-1)[0]))
-                else:
-                    v = mean
+                with np.errstate(all="ignore"):  # NaN in, NaN out, quietly, as the kernels do
+                    mean = cdt.type(acc / reduced)
+                    if wone is not None:
+                        v = cdt.type(mean * wone[0])
+                    elif wfull is not None:
+                        v = cdt.type(mean * cdt.type(wfull[idx + tb_].reshape(-1)[0]))
+                    else:
+                        v = mean
                 total += float(v)
                 if out is not None:
                     out[idx + tb_] = v

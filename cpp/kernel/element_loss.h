@@ -184,27 +184,22 @@ private:
         const R soft = simd::log1p<V, simd::Domain::Unit>(exp_neg_abs(x));
         const R pos = V::max_keep_nan(zero, x), neg = V::sub(pos, x);  // max(x, 0), max(-x, 0)
         const R wy = V::mul(w, y);
-        R l = V::add(V::mul(V::sub(one, y), V::add(pos, soft)), V::mul(wy, V::add(neg, soft)));
-        const R ax = V::abs(x);
-        auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
-        if (V::any(inf)) {
-            R factor = V::select(V::gt(x, zero), V::sub(one, y), wy);
-            R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
-            l = V::select(inf, limit, l);
-        }
-        return l;
+        const R l = V::add(V::mul(V::sub(one, y), V::add(pos, soft)), V::mul(wy, V::add(neg, soft)));
+        return with_inf_limits(l, x, y, wy);
     }
     R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
 
     // The logits loss is logits_linear + log1p(exp_neg_abs). The linear part max(x,0) - x*y takes, at
     // x = +-inf, the limit of the whole loss, (1-y)*x or -y*x (0 when the factor is 0), since there
     // log1p(exp(-|x|)) = 0.
-    R logits_linear(R y, R x) const {
-        R l = V::sub(V::max_keep_nan(zero, x), V::mul(x, y));
+    R logits_linear(R y, R x) const { return with_inf_limits(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)), x, y, y); }
+    // l, with the lanes where x = +-inf replaced by the loss's limit there: (1 - y) |x| at +inf, neg |x| at
+    // -inf (neg: the positive term's label), 0 where that factor is 0.
+    R with_inf_limits(R l, R x, R y, R neg) const {
         const R ax = V::abs(x);
         auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
         if (V::any(inf)) {
-            R factor = V::select(V::gt(x, zero), V::sub(one, y), y);
+            R factor = V::select(V::gt(x, zero), V::sub(one, y), neg);
             R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
             l = V::select(inf, limit, l);
         }

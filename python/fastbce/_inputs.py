@@ -122,6 +122,8 @@ def _to_array(x: object, name: str) -> _Array:
     """``x`` as an ndarray (a view when it already is one), Python floats as float32."""
     if type(x) is np.ndarray:
         return x
+    if x is None:  # NumPy would make it an object array: say what it is instead
+        raise TypeError(f"{name} is None: expected an array of real numbers (anything numpy.asarray takes)")
     plain = _is_plain_python(x)
     try:
         arr = np.asarray(x)
@@ -159,7 +161,7 @@ def _compute_dtype(dt: _DType, forced: Optional[_DType] = None) -> Tuple[_DType,
 
 
 # --------------------------------------------------------------------------- shapes
-def _squeeze_pair(y_true: _Array, y_pred: _Array) -> Tuple[_Array, _Array]:
+def _squeeze_pair(y_true: _Array, y_pred: _Array, from_logits: bool = False) -> Tuple[_Array, _Array]:
     """tf_keras's squeeze for tensors; anything left mismatched is a ValueError."""
     ts, ps = y_true.shape, y_pred.shape
     if ts == ps:
@@ -172,9 +174,23 @@ def _squeeze_pair(y_true: _Array, y_pred: _Array) -> Tuple[_Array, _Array]:
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have incompatible shapes: y_true {tuple(ts)} vs y_pred {tuple(ps)} "
-            "(shapes must be equal, or differ only by a trailing axis of size 1)"
+            "(shapes must be equal, or differ only by a trailing axis of size 1)" + _two_class_hint(ts, ps, from_logits)
         )
     return y_true, y_pred
+
+
+def _two_class_hint(ts: _Shape, ps: _Shape, from_logits: bool) -> str:
+    """A hint when ``y_pred`` has two values per label: one per class, as scikit-learn's ``predict_proba``
+    (or a two-logit classifier head) gives them."""
+    labels = ts[:-1] if ts and ts[-1] == 1 and len(ts) == len(ps) else ts
+    if len(ps) < 2 or ps[-1] != 2 or ps[:-1] != labels:
+        return ""
+    col = "[:, 1]" if len(ps) == 2 else "[..., 1]"
+    if from_logits:
+        return (f". y_pred has 2 values per label, one logit per class: for a softmax over the two, pass "
+                f"y_pred{col} - y_pred{col.replace('1', '0')}, the one logit of class 1")
+    return (f". y_pred has 2 values per label, one probability per class (as scikit-learn's predict_proba "
+            f"gives): pass y_pred{col}, the probability of class 1")
 
 
 def normalize_axis(axis: int, ndim: int, shape: _Shape) -> int:
@@ -188,8 +204,10 @@ def normalize_axis(axis: int, ndim: int, shape: _Shape) -> int:
     return axis + ndim if axis < 0 else axis
 
 
-def _prepare_weight(sample_weight: object, loss_shape: _Shape, cdt: _DType) -> _Weight:
+def _prepare_weight(sample_weight: object, loss_shape: _Shape, cdt: _DType, hint: str = "") -> _Weight:
     """Normalise ``sample_weight`` against the per-sample loss shape.
+
+    ``hint`` ends the ``ValueError`` for a weight that does not fit.
 
     Returns ``(kind, value, given)``, ``given`` being the weight as the caller gave it after
     the rank rules (not broadcast: what ``mean_with_sample_weight`` divides by the sum of):
@@ -210,7 +228,7 @@ def _prepare_weight(sample_weight: object, loss_shape: _Shape, cdt: _DType) -> _
         return ValueError(
             f"sample_weight of shape {orig} is incompatible with the per-sample loss of shape "
             f"{tuple(loss_shape)}: expected a scalar, a 1-D weight of the batch size, or a shape that "
-            "broadcasts to the per-sample loss (with one trailing axis of size 1 added or removed)"
+            "broadcasts to the per-sample loss (with one trailing axis of size 1 added or removed)" + hint
         )
 
     if w.ndim == 0:
@@ -272,7 +290,8 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
     cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
     if spec.pos_weight is not None and yp.ndim:
         spec.check_classes(yp.shape[-1], yp.shape)  # one per class of y_pred's last axis, as given
-    yt, yp = _squeeze_pair(yt, yp)
+    t_shape, p_shape = yt.shape, yp.shape
+    yt, yp = _squeeze_pair(yt, yp, spec.from_logits)
     shape = yp.shape
     a = normalize_axis(spec.axis, yp.ndim, shape)
     loss_shape = shape[:a] + shape[a + 1 :]
@@ -285,7 +304,8 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
     weight = None
     weight_sum = float(nsamples)
     if sample_weight is not None:
-        weight = _prepare_weight(sample_weight, loss_shape, cdt)
+        hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
+        weight = _prepare_weight(sample_weight, loss_shape, cdt, hint)
         if mode == _MEAN_WITH_SAMPLE_WEIGHT:
             weight_sum = _weight_sum(weight[2], cdt)
     result = _Result(mode, nsamples, weight_sum, len(loss_shape) == 0, cdt, rdt)
@@ -318,6 +338,14 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
             weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)), weight[2])
         total = _chunked(yt, yp, a, cdt, weight, out, spec)
     return result.finish(total, out)
+
+
+def _one_sample_hint(t_shape: _Shape, p_shape: _Shape, n: int) -> str:
+    """Why a loss of shape () takes no per-sample weight: 1-D inputs are one sample (tf_keras's rule)."""
+    squeezed = " (after squeezing the trailing axis of size 1)" if t_shape != p_shape else ""
+    return (f". y_true {tuple(t_shape)} and y_pred {tuple(p_shape)} are 1-D{squeezed}, and 1-D inputs are one "
+            f"sample of {n} outputs, as in tf_keras, so the loss is their mean, one value; for one prediction per "
+            f"sample, reshape both to ({n}, 1), e.g. y[:, None]")
 
 
 class _Result:

@@ -17,13 +17,16 @@ dtypes
     * ``y_true`` (any real float, integer or boolean dtype) is cast to the compute
       dtype, as tf_keras casts it to ``y_pred``'s dtype. ``sample_weight`` likewise.
     * complex, object, string, bytes, datetime/timedelta and structured dtypes are a
-      ``TypeError`` naming the dtype.
+      ``TypeError`` naming the dtype; ``None`` as ``y_true`` or ``y_pred`` is a ``TypeError`` saying so.
 
 shapes (tf_keras's rules for tensors)
     * If the ranks of ``y_true`` and ``y_pred`` differ by one and the longer one ends
       in 1, that axis is squeezed (``y_true [B]`` with ``y_pred [B, 1]`` -> both ``[B]``).
       NumPy inputs get the same treatment (tf_keras silently broadcasts them to
-      ``[B, B]``). Any other mismatch is a ``ValueError`` naming both shapes.
+      ``[B, B]``). Any other mismatch is a ``ValueError`` naming both shapes (for a
+      ``y_pred`` of two columns, scikit-learn's ``predict_proba``, it suggests ``y_pred[:, 1]``).
+    * 1-D inputs are one sample (the per-sample loss has shape ``()``), as in tf_keras: a
+      ``[n]`` sample weight on them is a ``ValueError`` that says to reshape to ``(n, 1)``.
     * ``axis`` must index the (squeezed) inputs, else ``ValueError``; rank-0 inputs
       have no axis to average over and are a ``ValueError`` too.
     * The per-sample loss has the inputs' shape without ``axis``.

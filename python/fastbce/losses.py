@@ -269,7 +269,8 @@ class BinaryCrossentropy:
         Raises:
             ValueError: If the shape of `sample_weight` is invalid, the shapes of
                 `y_true` and `y_pred` are incompatible or `axis` is out of range.
-            TypeError: If an input has a non-real dtype (complex, object, str...).
+            TypeError: If an input has a non-real dtype (complex, object, str...)
+                or `y_true` / `y_pred` is None.
         """
         return _compute(y_true, y_pred, sample_weight, self._spec)
 

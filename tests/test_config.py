@@ -86,7 +86,10 @@ def test_auto_is_sum_over_batch_size():
 
 def test_public_names():
     assert set(fastbce.__all__) == {"BinaryCrossentropy", "binary_crossentropy", "Reduction", "isa",
-                                    "available_isas", "set_num_threads", "get_num_threads", "__version__"}
+                                    "available_isas", "set_num_threads", "get_num_threads", "__version__",
+                                    # for annotations (issue 12): result types and the reduction names
+                                    "LossResult", "LossArray", "LossFloat16", "LossFloat32", "LossFloat64",
+                                    "ReductionName"}
     for name in fastbce.__all__:
         assert hasattr(fastbce, name)
     assert isinstance(fastbce.__version__, str) and fastbce.__version__[0].isdigit()

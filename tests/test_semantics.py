@@ -190,6 +190,16 @@ def test_empty_axis_is_nan_like_tf():
     assert np.isnan(B(axis=0, reduction="none")(e3, e3)).all()
 
 
+def test_readme_empty_rules_with_lists():
+    # README, Semantics: an empty 1-D list is one sample of no outputs (NaN); a (0, 1) batch has no samples (0.0)
+    for red in ("auto", "sum", "none"):
+        got = B(reduction=red)([], [])
+        assert np.shape(got) == () and np.isnan(got) and got.dtype == np.float32
+    assert np.isnan(fastbce.binary_crossentropy([], []))
+    e = np.zeros((0, 1), np.float32)
+    assert B()(e, e) == 0.0 and B(reduction="sum")(e, e) == 0.0 and B(reduction="none")(e, e).shape == (0,)
+
+
 # ----------------------------------------------------------------------------- dtypes
 def _ref32(yt, yp, **kw):
     return reference.loss(np.asarray(yt, np.float32), np.asarray(yp, np.float32), dtype=np.float32, **kw)

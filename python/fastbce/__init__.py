@@ -10,8 +10,13 @@ The loss kernels are C++ with SIMD (scalar, AVX2+FMA, AVX-512, NEON), picked at
 first use from the CPU; ``FASTBCE_ISA=scalar|avx2|avx512|neon`` (set before import)
 forces a level. ``isa()`` reports the active level, ``available_isas()`` those this
 CPU runs; ``set_num_threads`` / ``get_num_threads`` control the thread pool.
+
+For annotations: a loss returns a ``LossResult`` (``LossFloat32 | LossFloat64 |
+LossFloat16 | LossArray``); ``reduction`` takes a ``ReductionName`` (or ``None``).
 """
 from ._core import available_isas, get_num_threads, isa, set_num_threads
+from ._results import LossArray, LossFloat16, LossFloat32, LossFloat64, LossResult
+from ._spec import ReductionName
 from .losses import BinaryCrossentropy, Reduction, binary_crossentropy
 
 
@@ -31,7 +36,13 @@ del _version
 
 __all__ = [
     "BinaryCrossentropy",
+    "LossArray",
+    "LossFloat16",
+    "LossFloat32",
+    "LossFloat64",
+    "LossResult",
     "Reduction",
+    "ReductionName",
     "__version__",
     "available_isas",
     "binary_crossentropy",

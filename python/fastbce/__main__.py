@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any, Callable, List, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 import fastbce
 
@@ -21,7 +23,7 @@ loss = bce([0., 0., 1., 1.], [1., 1., 1., 0.])
 print('Loss: ', loss.numpy())"""
 
 
-def numpy_bce(y_true, y_pred, from_logits):
+def numpy_bce(y_true: npt.NDArray[np.float32], y_pred: npt.NDArray[np.float32], from_logits: bool) -> np.float32:
     """tf.keras's formula in plain NumPy (float32 throughout, mean over the last axis, then the mean)."""
     if from_logits:
         x = y_pred
@@ -33,7 +35,7 @@ def numpy_bce(y_true, y_pred, from_logits):
     return np.float32(per.mean(axis=-1).mean())
 
 
-def best_time(fn, budget=0.25, max_runs=20):
+def best_time(fn: Callable[[], Any], budget: float = 0.25, max_runs: int = 20) -> float:
     """Best wall time of ``fn()`` over a few runs (at least 2, within about ``budget`` seconds)."""
     best = float("inf")
     start = time.perf_counter()
@@ -46,7 +48,7 @@ def best_time(fn, budget=0.25, max_runs=20):
     return best
 
 
-def main(argv=None) -> int:
+def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastbce",
                                      description="fastbce demo: the seed example and a small throughput table.")
     parser.add_argument("--sizes", type=lambda s: [int(float(v)) for v in s.split(",")],

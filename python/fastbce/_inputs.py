@@ -17,13 +17,16 @@ dtypes
     * ``y_true`` (any real float, integer or boolean dtype) is cast to the compute
       dtype, as tf_keras casts it to ``y_pred``'s dtype. ``sample_weight`` likewise.
     * complex, object, string, bytes, datetime/timedelta and structured dtypes are a
-      ``TypeError`` naming the dtype.
+      ``TypeError`` naming the dtype; ``None`` as ``y_true`` or ``y_pred`` is a ``TypeError`` saying so.
 
 shapes (tf_keras's rules for tensors)
     * If the ranks of ``y_true`` and ``y_pred`` differ by one and the longer one ends
       in 1, that axis is squeezed (``y_true [B]`` with ``y_pred [B, 1]`` -> both ``[B]``).
       NumPy inputs get the same treatment (tf_keras silently broadcasts them to
-      ``[B, B]``). Any other mismatch is a ``ValueError`` naming both shapes.
+      ``[B, B]``). Any other mismatch is a ``ValueError`` naming both shapes (for a
+      ``y_pred`` of two columns, scikit-learn's ``predict_proba``, it suggests ``y_pred[:, 1]``).
+    * 1-D inputs are one sample (the per-sample loss has shape ``()``), as in tf_keras: a
+      ``[n]`` sample weight on them is a ``ValueError`` that says to reshape to ``(n, 1)``.
     * ``axis`` must index the (squeezed) inputs, else ``ValueError``; rank-0 inputs
       have no axis to average over and are a ``ValueError`` too.
     * The per-sample loss has the inputs' shape without ``axis``.
@@ -53,12 +56,22 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any, Iterator, Optional, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
-from ._results import SCALAR_TYPES, LossArray
+from ._results import SCALAR_TYPES, LossArray, LossFloat32, LossFloat64, LossResult
 from ._spec import LossSpec, ReductionMode
+
+_Array = npt.NDArray[Any]
+_DType = np.dtype[Any]
+_Shape = Tuple[int, ...]
+#: a prepared sample weight: (kind, value, weight as given), see _prepare_weight
+_Weight = Tuple[str, Any, _Array]
+#: a block of a C-order index space: leading integers, then a slice (see c_blocks)
+_Block = Tuple[Union[int, slice], ...]
 
 #: elements per converted block on the chunked path (tests shrink it to exercise it)
 CHUNK = 1 << 18
@@ -75,11 +88,11 @@ _reduce = _core.reduce
 _NONE = ReductionMode.NONE
 _MEAN_WITH_SAMPLE_WEIGHT = ReductionMode.MEAN_WITH_SAMPLE_WEIGHT
 _empty = np.empty
-_core.set_result_types(SCALAR_TYPES[_F32], SCALAR_TYPES[_F64], LossArray)  # what the fast path returns
+_core.set_result_types(LossFloat32, LossFloat64, LossArray)  # what the fast path returns
 
 
 # --------------------------------------------------------------------------- entry
-def compute(y_true, y_pred, sample_weight, spec: LossSpec):
+def compute(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> LossResult:
     """The loss ``spec`` describes, of ``y_pred`` against ``y_true``.
 
     Returns a ``LossFloat*`` scalar for the reducing modes (and for a 0-d ``none``
@@ -95,23 +108,25 @@ def compute(y_true, y_pred, sample_weight, spec: LossSpec):
     return _general(y_true, y_pred, sample_weight, spec)
 
 
-def _fast_dtype(y_pred, dtype) -> bool:
+def _fast_dtype(y_pred: object, dtype: _DType) -> bool:
     """True when a forced compute dtype changes nothing for ``y_pred``."""
     return type(y_pred) is np.ndarray and y_pred.dtype == dtype and dtype != _F16
 
 
 # --------------------------------------------------------------------------- dtypes
-def _is_plain_python(x) -> bool:
+def _is_plain_python(x: object) -> bool:
     """True for Python scalars and (nested) lists/tuples: tf converts these to float32."""
     return isinstance(x, (list, tuple, float, int, bool, numbers.Real)) and not isinstance(
         x, (np.ndarray, np.generic)
     )
 
 
-def _to_array(x, name: str) -> np.ndarray:
+def _to_array(x: object, name: str) -> _Array:
     """``x`` as an ndarray (a view when it already is one), Python floats as float32."""
     if type(x) is np.ndarray:
         return x
+    if x is None:  # NumPy would make it an object array: say what it is instead
+        raise TypeError(f"{name} is None: expected an array of real numbers (anything numpy.asarray takes)")
     plain = _is_plain_python(x)
     try:
         arr = np.asarray(x)
@@ -123,7 +138,7 @@ def _to_array(x, name: str) -> np.ndarray:
     return arr
 
 
-def _check_real(arr: np.ndarray, name: str) -> None:
+def _check_real(arr: _Array, name: str) -> None:
     dt = arr.dtype
     if dt.kind in "fiub" and dt.fields is None:
         return
@@ -134,7 +149,7 @@ def _check_real(arr: np.ndarray, name: str) -> None:
     )
 
 
-def _compute_dtype(dt: np.dtype, forced=None):
+def _compute_dtype(dt: _DType, forced: Optional[_DType] = None) -> Tuple[_DType, _DType]:
     """(compute dtype, result dtype) for ``y_pred``'s dtype (already checked real), or for the
     spec's forced dtype."""
     if forced is not None:
@@ -149,7 +164,7 @@ def _compute_dtype(dt: np.dtype, forced=None):
 
 
 # --------------------------------------------------------------------------- shapes
-def _squeeze_pair(y_true: np.ndarray, y_pred: np.ndarray):
+def _squeeze_pair(y_true: _Array, y_pred: _Array, from_logits: bool = False) -> Tuple[_Array, _Array]:
     """tf_keras's squeeze for tensors; anything left mismatched is a ValueError."""
     ts, ps = y_true.shape, y_pred.shape
     if ts == ps:
@@ -162,12 +177,26 @@ def _squeeze_pair(y_true: np.ndarray, y_pred: np.ndarray):
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have incompatible shapes: y_true {tuple(ts)} vs y_pred {tuple(ps)} "
-            "(shapes must be equal, or differ only by a trailing axis of size 1)"
+            "(shapes must be equal, or differ only by a trailing axis of size 1)" + _two_class_hint(ts, ps, from_logits)
         )
     return y_true, y_pred
 
 
-def normalize_axis(axis: int, ndim: int, shape) -> int:
+def _two_class_hint(ts: _Shape, ps: _Shape, from_logits: bool) -> str:
+    """A hint when ``y_pred`` has two values per label: one per class, as scikit-learn's ``predict_proba``
+    (or a two-logit classifier head) gives them."""
+    labels = ts[:-1] if ts and ts[-1] == 1 and len(ts) == len(ps) else ts
+    if len(ps) < 2 or ps[-1] != 2 or ps[:-1] != labels:
+        return ""
+    col = "[:, 1]" if len(ps) == 2 else "[..., 1]"
+    if from_logits:
+        return (f". y_pred has 2 values per label, one logit per class: for a softmax over the two, pass "
+                f"y_pred{col} - y_pred{col.replace('1', '0')}, the one logit of class 1")
+    return (f". y_pred has 2 values per label, one probability per class (as scikit-learn's predict_proba "
+            f"gives): pass y_pred{col}, the probability of class 1")
+
+
+def normalize_axis(axis: int, ndim: int, shape: _Shape) -> int:
     if ndim == 0:
         raise ValueError(
             "binary crossentropy averages over `axis`, but y_true and y_pred are scalars (shape ()); "
@@ -178,8 +207,10 @@ def normalize_axis(axis: int, ndim: int, shape) -> int:
     return axis + ndim if axis < 0 else axis
 
 
-def _prepare_weight(sample_weight, loss_shape, cdt):
+def _prepare_weight(sample_weight: object, loss_shape: _Shape, cdt: _DType, hint: str = "") -> _Weight:
     """Normalise ``sample_weight`` against the per-sample loss shape.
+
+    ``hint`` ends the ``ValueError`` for a weight that does not fit.
 
     Returns ``(kind, value, given)``, ``given`` being the weight as the caller gave it after
     the rank rules (not broadcast: what ``mean_with_sample_weight`` divides by the sum of):
@@ -196,11 +227,11 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
     orig = tuple(w.shape)
     lr = len(loss_shape)
 
-    def bad():
+    def bad() -> ValueError:
         return ValueError(
             f"sample_weight of shape {orig} is incompatible with the per-sample loss of shape "
             f"{tuple(loss_shape)}: expected a scalar, a 1-D weight of the batch size, or a shape that "
-            "broadcasts to the per-sample loss (with one trailing axis of size 1 added or removed)"
+            "broadcasts to the per-sample loss (with one trailing axis of size 1 added or removed)" + hint
         )
 
     if w.ndim == 0:
@@ -236,7 +267,7 @@ def _prepare_weight(sample_weight, loss_shape, cdt):
     return "bcast", np.broadcast_to(w, tuple(loss_shape)), w
 
 
-def _weight_sum(w: np.ndarray, cdt: np.dtype) -> float:
+def _weight_sum(w: _Array, cdt: _DType) -> float:
     """The float64 sum of the weight's values rounded to ``cdt``, in C order and O(CHUNK) memory, summed as
     the fast path sums them (``_core.weight_sum``), so both paths divide by the same bits."""
     if w.ndim == 0:
@@ -248,13 +279,13 @@ def _weight_sum(w: np.ndarray, cdt: np.dtype) -> float:
     return total
 
 
-def _buffer(w: np.ndarray, cdt: np.dtype) -> np.ndarray:
+def _buffer(w: _Array, cdt: _DType) -> _Array:
     """``w`` flattened into an aligned C-contiguous ``cdt`` array (no copy when it is one)."""
-    return np.require(w, dtype=cdt, requirements="CA").reshape(-1)
+    return np.require(w, dtype=cdt, requirements=("C", "A")).reshape(-1)
 
 
 # --------------------------------------------------------------------------- general path
-def _general(y_true, y_pred, sample_weight, spec: LossSpec):
+def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> LossResult:
     yp = _to_array(y_pred, "y_pred")
     _check_real(yp, "y_pred")
     yt = _to_array(y_true, "y_true")
@@ -262,7 +293,8 @@ def _general(y_true, y_pred, sample_weight, spec: LossSpec):
     cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
     if spec.pos_weight is not None and yp.ndim:
         spec.check_classes(yp.shape[-1], yp.shape)  # one per class of y_pred's last axis, as given
-    yt, yp = _squeeze_pair(yt, yp)
+    t_shape, p_shape = yt.shape, yp.shape
+    yt, yp = _squeeze_pair(yt, yp, spec.from_logits)
     shape = yp.shape
     a = normalize_axis(spec.axis, yp.ndim, shape)
     loss_shape = shape[:a] + shape[a + 1 :]
@@ -275,7 +307,8 @@ def _general(y_true, y_pred, sample_weight, spec: LossSpec):
     weight = None
     weight_sum = float(nsamples)
     if sample_weight is not None:
-        weight = _prepare_weight(sample_weight, loss_shape, cdt)
+        hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
+        weight = _prepare_weight(sample_weight, loss_shape, cdt, hint)
         if mode == _MEAN_WITH_SAMPLE_WEIGHT:
             weight_sum = _weight_sum(weight[2], cdt)
     result = _Result(mode, nsamples, weight_sum, len(loss_shape) == 0, cdt, rdt)
@@ -310,17 +343,27 @@ def _general(y_true, y_pred, sample_weight, spec: LossSpec):
     return result.finish(total, out)
 
 
+def _one_sample_hint(t_shape: _Shape, p_shape: _Shape, n: int) -> str:
+    """Why a loss of shape () takes no per-sample weight: 1-D inputs are one sample (tf_keras's rule)."""
+    squeezed = " (after squeezing the trailing axis of size 1)" if t_shape != p_shape else ""
+    return (f". y_true {tuple(t_shape)} and y_pred {tuple(p_shape)} are 1-D{squeezed}, and 1-D inputs are one "
+            f"sample of {n} outputs, as in tf_keras, so the loss is their mean, one value; for one prediction per "
+            f"sample, reshape both to ({n}, 1), e.g. y[:, None]")
+
+
 class _Result:
     """How a call's float64 total (or its per-sample values) becomes the returned value."""
 
     __slots__ = ("mode", "nsamples", "weight_sum", "scalar_loss", "cdt", "rdt")
 
-    def __init__(self, mode, nsamples, weight_sum, scalar_loss, cdt, rdt):
+    def __init__(self, mode: ReductionMode, nsamples: int, weight_sum: float, scalar_loss: bool, cdt: _DType,
+                 rdt: _DType) -> None:
         self.mode, self.nsamples, self.weight_sum = mode, nsamples, weight_sum
         self.scalar_loss, self.cdt, self.rdt = scalar_loss, cdt, rdt
 
-    def finish(self, total, out):
+    def finish(self, total: float, out: Optional[_Array]) -> LossResult:
         if self.mode == _NONE:
+            assert out is not None  # NONE always fills an output
             if self.rdt is not self.cdt:
                 out = out.astype(self.rdt)
             if out.ndim == 0:
@@ -329,7 +372,7 @@ class _Result:
         return SCALAR_TYPES[self.rdt](_reduce(self.mode, total, self.nsamples, self.weight_sum, self.scalar_loss))
 
 
-def _degenerate(loss_shape, nsamples, result):
+def _degenerate(loss_shape: _Shape, nsamples: int, result: _Result) -> LossResult:
     """Empty batch (no samples: 0.0 / empty array) or empty ``axis`` (NaN per sample)."""
     if nsamples == 0:
         return result.finish(0.0, _empty(loss_shape, result.cdt))
@@ -338,7 +381,7 @@ def _degenerate(loss_shape, nsamples, result):
 
 
 # --------------------------------------------------------------------------- chunking
-def c_blocks(dims, limit):
+def c_blocks(dims: _Shape, limit: int) -> Iterator[_Block]:
     """Partition the C-order index space of ``dims`` into basic-index blocks.
 
     Yields tuples ``prefix_ints + (slice,)`` (or ``()`` for no dims) selecting at most
@@ -363,7 +406,7 @@ def c_blocks(dims, limit):
             yield prefix + (slice(j, min(j + k, dp)),)
 
 
-def _contig(view: np.ndarray, dt: np.dtype, buf: np.ndarray) -> np.ndarray:
+def _contig(view: _Array, dt: _DType, buf: _Array) -> _Array:
     """``view`` as an aligned C-contiguous ``dt`` array: itself when it already is one, else
     converted into the front of the reusable buffer ``buf``."""
     if view.dtype == dt and view.flags.num & _CA == _CA:
@@ -373,7 +416,8 @@ def _contig(view: np.ndarray, dt: np.dtype, buf: np.ndarray) -> np.ndarray:
     return dst
 
 
-def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
+def _chunked(yt: _Array, yp: _Array, a: int, cdt: _DType, weight: Optional[_Weight], out: Optional[_Array],
+             spec: LossSpec) -> float:
     """Blocked evaluation with O(CHUNK) extra memory. Returns the float64 sum of the
     weighted per-sample losses; fills ``out`` (shape = loss shape) when given."""
     shape = yp.shape
@@ -385,10 +429,11 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
     buf_t = _empty(nbuf, cdt)
     buf_p = _empty(nbuf, cdt)
     wkind = None if weight is None else weight[0]
-    wone = weight[1] if wkind == "one" else None
-    wfull = weight[1] if wkind == "bcast" else None
-    wbuf = _empty(max(1, nbuf // max(1, reduced)), cdt) if wfull is not None else None
-    obuf = _empty(max(1, nbuf // max(1, reduced)), cdt) if out is not None else None
+    wone = weight[1] if weight is not None and wkind == "one" else None
+    wfull = weight[1] if weight is not None and wkind == "bcast" else None
+    # conversion buffers of the weights and the per-sample outputs (empty when there are none)
+    wbuf = _empty(max(1, nbuf // max(1, reduced)) if wfull is not None else 0, cdt)
+    obuf = _empty(max(1, nbuf // max(1, reduced)) if out is not None else 0, cdt)
     total = 0.0
 
     if row <= limit:
@@ -401,10 +446,8 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
             wb = wone
             if wfull is not None:
                 wb = _contig(wfull[blk], cdt, wbuf)
-            ob = None
-            if out is not None:
-                ob = obuf[:ns]
-            total += _bce(tb, pb, wb, ob, nrows, reduced, inner, 1, spec)
+            ob = obuf[:ns]
+            total += _bce(tb, pb, wb, ob if out is not None else None, nrows, reduced, inner, 1, spec)
             if out is not None:
                 out[blk] = ob.reshape(out[blk].shape)
         return total
@@ -428,8 +471,8 @@ def _chunked(yt, yp, a, cdt, weight, out, spec) -> float:
                 wb = wone
                 if wfull is not None:
                     wb = _contig(wfull[idx + tb_], cdt, wbuf)
-                ob = obuf[:ns] if out is not None else None
-                total += _bce(tb, pb, wb, ob, 1, reduced, ns, 1, block_spec)
+                ob = obuf[:ns]
+                total += _bce(tb, pb, wb, ob if out is not None else None, 1, reduced, ns, 1, block_spec)
                 if out is not None:
                     dst = out[idx + tb_]
                     dst[...] = ob.reshape(dst.shape)

@@ -19,9 +19,18 @@ Loss:  11.522857
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Type, Union
 
-__all__ = ["LossArray", "LossFloat16", "LossFloat32", "LossFloat64", "SCALAR_TYPES"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["LossArray", "LossFloat16", "LossFloat32", "LossFloat64", "LossResult", "SCALAR_TYPES"]
+
+if TYPE_CHECKING:
+    # what type checkers see LossArray derive from: an ndarray of floats, of any shape
+    _FloatArray = np.ndarray[Any, np.dtype[np.floating[Any]]]
+else:
+    _FloatArray = np.ndarray
 
 
 class LossFloat16(np.float16):
@@ -63,7 +72,7 @@ class LossFloat64(np.float64):
         return repr(np.float64(self))
 
 
-class LossArray(np.ndarray):
+class LossArray(_FloatArray):
     """An ``np.ndarray`` of per-sample losses that also answers ``.numpy()``.
 
     Its ``repr`` is NumPy's (``array([...], dtype=float32)``), and arithmetic,
@@ -71,20 +80,28 @@ class LossArray(np.ndarray):
     so the subclass never spreads into user code.
     """
 
-    def numpy(self) -> np.ndarray:
+    def numpy(self) -> npt.NDArray[np.floating[Any]]:
         """The values as a plain ``np.ndarray`` (a view, no copy)."""
         return self.view(np.ndarray)
 
     def __repr__(self) -> str:
         return repr(self.view(np.ndarray))
 
-    def __array_wrap__(self, arr, context=None, return_scalar=False):
+    def __array_wrap__(  # a scalar for return_scalar, as NumPy's own
+        self, arr: npt.NDArray[Any], context: Optional[Tuple[Any, ...]] = None, return_scalar: bool = False
+    ) -> Any:
         arr = arr.view(np.ndarray)
         return arr[()] if return_scalar else arr
 
 
+#: What a loss returns: a scalar for the reducing modes (float16 inputs give ``LossFloat16``), per-sample
+#: losses (``LossArray``) for ``reduction="none"`` -- a scalar too when they are one value (1-D inputs).
+#: Every member answers ``.numpy()`` and ``float()``.
+LossResult = Union[LossFloat32, LossFloat64, LossFloat16, LossArray]
+
+
 #: dtype of a result -> scalar type for it
-SCALAR_TYPES = {
+SCALAR_TYPES: Dict[np.dtype[Any], Type[Union[LossFloat16, LossFloat32, LossFloat64]]] = {
     np.dtype(np.float16): LossFloat16,
     np.dtype(np.float32): LossFloat32,
     np.dtype(np.float64): LossFloat64,

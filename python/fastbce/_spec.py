@@ -12,10 +12,25 @@ from __future__ import annotations
 
 import enum
 import operator
+from typing import (Any, ClassVar, Dict, Final, Literal, Mapping, Optional, Sequence, SupportsFloat, SupportsIndex, Tuple,
+                    Type, Union)
 
 import numpy as np
+import numpy.typing as npt
 
-__all__ = ["LossSpec", "Reduction", "ReductionMode"]
+__all__ = ["DTypeArg", "LossSpec", "PosWeightArg", "Reduction", "ReductionArg", "ReductionMode", "ReductionName"]
+
+#: The reduction names, as type checkers see them (``Reduction.SUM`` and the rest are these literals).
+ReductionName = Literal["auto", "none", "sum", "sum_over_batch_size", "mean", "mean_with_sample_weight"]
+#: What a ``reduction`` argument takes: a name, or ``None`` (Keras 3's spelling of ``"none"``).
+ReductionArg = Optional[ReductionName]
+#: What a ``pos_weight`` argument takes (besides ``None``): a number, or one number per class.
+PosWeightArg = Union[SupportsFloat, Sequence[SupportsFloat], "npt.NDArray[Any]"]
+#: The names a ``dtype`` argument takes (a ``mixed_`` policy computes in its dtype).
+DTypeName = Literal["float16", "float32", "float64", "mixed_float16", "mixed_float32", "mixed_float64"]
+#: What a ``dtype`` argument takes (besides ``None``): a name, a NumPy float dtype or type, or a serialised
+#: Keras 3 dtype policy (``{"class_name": "DTypePolicy", "config": {"name": "float32"}}``).
+DTypeArg = Union[DTypeName, "np.dtype[Any]", Type[np.floating[Any]], Type[float], Mapping[str, Any]]
 
 
 class ReductionMode(enum.IntEnum):
@@ -54,26 +69,27 @@ class Reduction:
     ValueError: Invalid Reduction Key: average. Expected keys are "('auto', 'none', 'sum', 'sum_over_batch_size', 'mean', 'mean_with_sample_weight')"
     """
 
-    AUTO = "auto"
-    NONE = "none"
-    SUM = "sum"
-    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
-    MEAN = "mean"
-    MEAN_WITH_SAMPLE_WEIGHT = "mean_with_sample_weight"
+    # Final: type checkers see each as its literal (``Reduction.SUM`` is ``Literal["sum"]``), a ``ReductionName``.
+    AUTO: Final = "auto"
+    NONE: Final = "none"
+    SUM: Final = "sum"
+    SUM_OVER_BATCH_SIZE: Final = "sum_over_batch_size"
+    MEAN: Final = "mean"
+    MEAN_WITH_SAMPLE_WEIGHT: Final = "mean_with_sample_weight"
 
     @classmethod
-    def all(cls):
+    def all(cls) -> Tuple[ReductionName, ...]:
         """All valid reduction names (``None`` is also accepted, as ``"none"``)."""
         return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE, cls.MEAN, cls.MEAN_WITH_SAMPLE_WEIGHT)
 
     @classmethod
-    def validate(cls, key):
+    def validate(cls, key: object) -> None:
         """Raise ``ValueError`` unless ``key`` is ``None`` or one of :meth:`all` (tf_keras's message)."""
         if key is not None and (not isinstance(key, str) or key not in cls.all()):
             raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
 
 
-_MODES = {
+_MODES: Dict[Optional[str], ReductionMode] = {
     None: ReductionMode.NONE,
     Reduction.NONE: ReductionMode.NONE,
     Reduction.SUM: ReductionMode.SUM,
@@ -83,21 +99,24 @@ _MODES = {
     Reduction.MEAN_WITH_SAMPLE_WEIGHT: ReductionMode.MEAN_WITH_SAMPLE_WEIGHT,
 }
 
+#: each valid name, as its literal (a ``str`` subclass given as a reduction becomes the plain name)
+_NAMES: Dict[str, ReductionName] = {name: name for name in Reduction.all()}
+
 # Compute dtypes a spec may force (Keras 3's `dtype` argument); float16 is computed in float32.
-_DTYPES = {"float16": np.dtype(np.float16), "float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+_DTYPES: Dict[str, "np.dtype[Any]"] = {"float16": np.dtype(np.float16), "float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 
 
-def check_from_logits(from_logits) -> bool:
+def check_from_logits(from_logits: object) -> bool:
     if isinstance(from_logits, (bool, np.bool_)):
         return bool(from_logits)
     raise TypeError(f"from_logits must be True or False, got {from_logits!r}")
 
 
-def check_label_smoothing(label_smoothing) -> float:
+def check_label_smoothing(label_smoothing: object) -> float:
     if isinstance(label_smoothing, (str, bytes)):
         raise TypeError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
     try:
-        ls = float(label_smoothing)
+        ls = float(label_smoothing)  # type: ignore[arg-type]  # anything float() takes; a TypeError otherwise
     except (TypeError, ValueError):
         raise TypeError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}") from None
     if not 0.0 <= ls <= 1.0:  # also rejects NaN
@@ -105,11 +124,11 @@ def check_label_smoothing(label_smoothing) -> float:
     return ls
 
 
-def check_axis(axis) -> int:
+def check_axis(axis: object) -> int:
     if isinstance(axis, bool):
         raise TypeError(f"axis must be an integer, got {axis!r}")
     try:
-        return operator.index(axis)
+        return operator.index(axis)  # type: ignore[arg-type]  # anything with __index__; a TypeError otherwise
     except TypeError:
         raise TypeError(f"axis must be an integer, got {axis!r}") from None
 
@@ -118,7 +137,12 @@ def check_axis(axis) -> int:
 _POS_WEIGHT_LANES = 64
 
 
-def check_pos_weight(pos_weight):
+#: the pos-weight buffers the core reads: (period, float32 values, float64 values), the values repeating with
+#: the period for ``period + _POS_WEIGHT_LANES`` entries
+PosWeightBuffers = Tuple[int, "npt.NDArray[np.float32]", "npt.NDArray[np.float64]"]
+
+
+def check_pos_weight(pos_weight: object) -> Optional[Tuple[float, ...]]:
     """None, or the pos weights as a tuple of floats (one value, or one per class of the last axis)."""
     if pos_weight is None:
         return None
@@ -135,11 +159,11 @@ def check_pos_weight(pos_weight):
                          f"y_pred's last axis), got shape {arr.shape}")
     values = tuple(float(v) for v in arr.reshape(-1).astype(np.float64))
     if not all(np.isfinite(values)):
-        raise ValueError(f"pos_weight must be finite, got {values if len(values) > 1 else values[0]!r}")
+        raise ValueError(f"pos_weight must be finite, got {values[0] if len(values) == 1 else values!r}")
     return values
 
 
-def _pos_weight_buffers(values):
+def _pos_weight_buffers(values: Optional[Tuple[float, ...]]) -> Optional[PosWeightBuffers]:
     """(period, float32 array, float64 array) for the core, or None when every weight is 1 (no pos weight:
     the same bits as without one)."""
     if values is None or all(v == 1.0 for v in values):
@@ -149,21 +173,22 @@ def _pos_weight_buffers(values):
     return period, lanes.astype(np.float32), lanes
 
 
-def check_dtype(dtype):
+def check_dtype(dtype: object) -> Optional[np.dtype[Any]]:
     """None, or the forced compute dtype: a name, a NumPy dtype, or a Keras 3 dtype-policy config."""
     if dtype is None:
         return None
-    name = dtype
+    name: object = dtype
     if isinstance(dtype, dict):  # a serialised keras.DTypePolicy: {"class_name": ..., "config": {"name": ...}}
-        name = dtype.get("config", {}).get("name")
+        config: Any = dtype.get("config", {})  # pyright: ignore[reportUnknownMemberType]
+        name = config.get("name")
     elif not isinstance(dtype, str):
         try:
-            name = np.dtype(dtype).name
+            name = np.dtype(dtype).name  # type: ignore[call-overload]  # a TypeError for what is no dtype
         except TypeError:
             name = None
     if isinstance(name, str) and name.startswith("mixed_"):
         name = name[len("mixed_"):]  # a mixed policy computes in its first dtype
-    if name not in _DTYPES:
+    if not isinstance(name, str) or name not in _DTYPES:
         raise ValueError(f"dtype must be None, 'float16', 'float32' or 'float64' (or a Keras dtype policy of one), "
                          f"got {dtype!r}")
     return _DTYPES[name]
@@ -175,7 +200,18 @@ class LossSpec:
     __slots__ = ("from_logits", "label_smoothing", "pos_weight", "pos_weight_buffers", "axis", "reduction",
                  "reduction_mode", "dtype", "core")
 
-    def __init__(self, from_logits, label_smoothing, pos_weight, axis, reduction, reduction_mode, dtype):
+    from_logits: bool
+    label_smoothing: float
+    pos_weight: Optional[Tuple[float, ...]]
+    pos_weight_buffers: Optional[PosWeightBuffers]
+    axis: int
+    reduction: ReductionArg
+    reduction_mode: ReductionMode
+    dtype: Optional[np.dtype[Any]]
+    core: Tuple[bool, float, int, Optional[PosWeightBuffers]]
+
+    def __init__(self, from_logits: bool, label_smoothing: float, pos_weight: Optional[Tuple[float, ...]], axis: int,
+                 reduction: ReductionArg, reduction_mode: ReductionMode, dtype: Optional[np.dtype[Any]]) -> None:
         set_ = object.__setattr__
         set_(self, "from_logits", from_logits)
         set_(self, "label_smoothing", label_smoothing)
@@ -187,37 +223,41 @@ class LossSpec:
         set_(self, "dtype", dtype)
         self._set_core()
 
-    def _set_core(self):
+    def _set_core(self) -> None:
         """What the compiled core reads, in one tuple (cpp/loss_spec_py.h)."""
         core = (self.from_logits, self.label_smoothing, int(self.reduction_mode), self.pos_weight_buffers)
         object.__setattr__(self, "core", core)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("LossSpec is immutable; use replace()")
 
     @classmethod
-    def build(cls, *, from_logits=False, label_smoothing=0.0, pos_weight=None, axis=-1, reduction=Reduction.AUTO,
-              dtype=None):
-        """Validate every option (``TypeError`` / ``ValueError`` naming the value) and build the spec."""
+    def build(cls, *, from_logits: bool = False, label_smoothing: SupportsFloat = 0.0,
+              pos_weight: Optional[PosWeightArg] = None, axis: SupportsIndex = -1,
+              reduction: ReductionArg = Reduction.AUTO, dtype: Optional[DTypeArg] = None) -> LossSpec:
+        """Validate every option (``TypeError`` / ``ValueError`` naming the value) and build the spec.
+
+        The annotations say what type checkers accept; the checks here hold whatever is passed at run time."""
         Reduction.validate(reduction)
+        name = None if reduction is None else _NAMES[str(reduction)]
         return cls(
             check_from_logits(from_logits),
             check_label_smoothing(label_smoothing),
             check_pos_weight(pos_weight),
             check_axis(axis),
-            None if reduction is None else str(reduction),
-            _MODES[None if reduction is None else str(reduction)],
+            name,
+            _MODES[name],
             check_dtype(dtype),
         )
 
-    def replace(self, **changes) -> LossSpec:
+    def replace(self, **changes: Any) -> LossSpec:
         """A spec with some options changed (validated again)."""
         options = {k: getattr(self, k) for k in ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction",
                                                  "dtype")}
         options.update(changes)
         return LossSpec.build(**options)
 
-    def check_classes(self, classes: int, y_pred_shape) -> None:
+    def check_classes(self, classes: int, y_pred_shape: Tuple[int, ...]) -> None:
         """``ValueError`` unless the pos weights fit ``classes``, the length of y_pred's last axis."""
         pw = self.pos_weight
         if pw is not None and len(pw) != 1 and len(pw) != classes:
@@ -227,24 +267,24 @@ class LossSpec:
     def pos_weight_window(self, start: int, stop: int) -> LossSpec:
         """The spec for a block whose element e has the class ``start + e % (stop - start)`` (the chunked
         path's blocks): its pos weights are those of classes [start, stop)."""
-        if self.pos_weight_buffers is None or self.pos_weight_buffers[0] == 1:
+        if self.pos_weight is None or self.pos_weight_buffers is None or self.pos_weight_buffers[0] == 1:
             return self
         if (start, stop) == (0, self.pos_weight_buffers[0]):
             return self
         window = LossSpec(self.from_logits, self.label_smoothing, None, self.axis, self.reduction,
                           self.reduction_mode, self.dtype)
         object.__setattr__(window, "pos_weight", self.pos_weight[start:stop])
+        ones = stop - start + _POS_WEIGHT_LANES
         object.__setattr__(window, "pos_weight_buffers", _pos_weight_buffers(self.pos_weight[start:stop]) or
-                           (stop - start, *(np.ones(stop - start + _POS_WEIGHT_LANES, d) for d in (np.float32,
-                                                                                                  np.float64))))
+                           (stop - start, np.ones(ones, np.float32), np.ones(ones, np.float64)))
         window._set_core()
         return window
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         keys = ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction", "dtype")
         return isinstance(other, LossSpec) and all(getattr(self, k) == getattr(other, k) for k in keys)
 
-    __hash__ = None
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]  # unhashable, as it defines __eq__
 
     def __repr__(self) -> str:
         return (f"LossSpec(from_logits={self.from_logits}, label_smoothing={self.label_smoothing}, "

@@ -7,15 +7,28 @@ inputs; the input rules (dtypes, shapes, sample weights) are documented in
 """
 from __future__ import annotations
 
+from typing import Any, Dict, Mapping, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
+
+import numpy.typing as npt
+
 from . import _inputs
-from ._spec import LossSpec, Reduction
+from ._results import LossResult
+from ._spec import DTypeArg, LossSpec, PosWeightArg, Reduction, ReductionArg
 
 __all__ = ["BinaryCrossentropy", "Reduction", "binary_crossentropy"]
 
 _compute = _inputs.compute
+_B = TypeVar("_B", bound="BinaryCrossentropy")
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, pos_weight=None):
+def binary_crossentropy(
+    y_true: npt.ArrayLike,
+    y_pred: npt.ArrayLike,
+    from_logits: bool = False,
+    label_smoothing: SupportsFloat = 0.0,
+    axis: SupportsIndex = -1,
+    pos_weight: Optional[PosWeightArg] = None,
+) -> LossResult:
     """Computes the binary crossentropy loss.
 
     Standalone usage:
@@ -165,16 +178,21 @@ class BinaryCrossentropy:
 
     __slots__ = ("_spec", "_call_spec", "_pos_weight_scalar", "name")
 
+    _spec: LossSpec
+    _call_spec: LossSpec
+    _pos_weight_scalar: bool
+    name: str
+
     def __init__(
         self,
-        from_logits=False,
-        label_smoothing=0.0,
-        axis=-1,
-        reduction=Reduction.AUTO,
-        name="binary_crossentropy",
-        dtype=None,
-        pos_weight=None,
-    ):
+        from_logits: bool = False,
+        label_smoothing: SupportsFloat = 0.0,
+        axis: SupportsIndex = -1,
+        reduction: ReductionArg = Reduction.AUTO,
+        name: str = "binary_crossentropy",
+        dtype: Optional[DTypeArg] = None,
+        pos_weight: Optional[PosWeightArg] = None,
+    ) -> None:
         self._set_spec(LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing,
                                       pos_weight=pos_weight, axis=axis, reduction=reduction, dtype=dtype))
         self._pos_weight_scalar = pos_weight is not None and getattr(pos_weight, "ndim", 0) == 0 and not isinstance(
@@ -204,26 +222,28 @@ class BinaryCrossentropy:
         return self._spec.axis
 
     @property
-    def pos_weight(self):
+    def pos_weight(self) -> Union[float, Tuple[float, ...], None]:
         """The weight of the positive term: None, a float, or a tuple of one float per class."""
         pw = self._spec.pos_weight
         return pw[0] if pw is not None and len(pw) == 1 and self._pos_weight_scalar else pw
 
     @property
-    def reduction(self):
+    def reduction(self) -> ReductionArg:
         return self._spec.reduction
 
     @reduction.setter
-    def reduction(self, value) -> None:
+    def reduction(self, value: ReductionArg) -> None:
         self._set_spec(self._spec.replace(reduction=value))
 
     @property
-    def dtype(self):
+    def dtype(self) -> Optional[str]:
         """The forced compute dtype's name, or None (the dtype follows ``y_pred``)."""
         return None if self._spec.dtype is None else self._spec.dtype.name
 
     # -- computation -------------------------------------------------------------
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(
+        self, y_true: npt.ArrayLike, y_pred: npt.ArrayLike, sample_weight: Optional[npt.ArrayLike] = None
+    ) -> LossResult:
         """Invokes the `BinaryCrossentropy` instance.
 
         Args:
@@ -249,11 +269,12 @@ class BinaryCrossentropy:
         Raises:
             ValueError: If the shape of `sample_weight` is invalid, the shapes of
                 `y_true` and `y_pred` are incompatible or `axis` is out of range.
-            TypeError: If an input has a non-real dtype (complex, object, str...).
+            TypeError: If an input has a non-real dtype (complex, object, str...)
+                or `y_true` / `y_pred` is None.
         """
         return _compute(y_true, y_pred, sample_weight, self._spec)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> LossResult:
         """Per-sample losses, unweighted and unreduced.
 
         Args:
@@ -266,13 +287,13 @@ class BinaryCrossentropy:
         return _compute(y_true, y_pred, None, self._call_spec)
 
     # -- config ----------------------------------------------------------------
-    def get_config(self) -> dict:
+    def get_config(self) -> Dict[str, Any]:
         """Returns the config dictionary, with the same keys and values as tf_keras.
 
         >>> fastbce.BinaryCrossentropy().get_config()
         {'reduction': 'auto', 'name': 'binary_crossentropy', 'from_logits': False, 'label_smoothing': 0.0, 'axis': -1, 'fn': 'binary_crossentropy'}
         """
-        config = {
+        config: Dict[str, Any] = {
             "reduction": self._spec.reduction,
             "name": self.name,
             "from_logits": self._spec.from_logits,
@@ -282,13 +303,13 @@ class BinaryCrossentropy:
         }
         if self._spec.dtype is not None:  # Keras 3's key, only when set (tf_keras configs have none)
             config["dtype"] = self._spec.dtype.name
-        if self._spec.pos_weight is not None:  # fastbce's own key, only when set
-            pw = self.pos_weight
-            config["pos_weight"] = pw if isinstance(pw, float) else list(pw)
+        pw = self.pos_weight
+        if pw is not None:  # fastbce's own key, only when set
+            config["pos_weight"] = list(pw) if isinstance(pw, tuple) else pw
         return config
 
     @classmethod
-    def from_config(cls, config: dict) -> "BinaryCrossentropy":
+    def from_config(cls: Type[_B], config: Mapping[str, Any]) -> _B:
         """Instantiates a `BinaryCrossentropy` from its config (output of `get_config()`).
 
         Configs produced by tf_keras's `BinaryCrossentropy.get_config()` and by

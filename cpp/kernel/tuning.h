@@ -34,7 +34,7 @@ constexpr int64_t kProductMin = 1024;
 // [2^-24, 2], so 32 of them from a mantissa in [1, 2) stay normal (2^-768 .. 2^33).
 constexpr int kRenorm = 32;
 
-// Inner positions one strided pass keeps in L1 (two float32 arrays of 512 + 512 float64 sums = 8 KiB).
+// Inner positions one strided pass keeps in L1: 512 lane sums in T and 512 float64 sums (6 KiB for float32).
 constexpr int64_t kTile = 512;
 // Per-sample values finished at once (a stack buffer of float32/64 values; <= kTile).
 constexpr int64_t kFinishMax = 512;

@@ -17,5 +17,6 @@ Modules, one concern each:
   across thread counts
 * ``machine``     -- machine description (CPU, cores, caches, affinity, versions)
 * ``report``      -- tables, the roofline share, the summary, JSON and the PNG plot
+* ``targets``     -- opt-in check of a run against a TOML file of targets (``--targets``)
 * ``cli``         -- command line and orchestration (``python -m bench``)
 """

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench import cases as C
-from bench import checks, contenders, machine, report, roofline
+from bench import checks, contenders, machine, report, roofline, targets
 from bench.timing import TimingConfig, measure_group
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -48,6 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", default=str(RESULTS_DIR / "bench.json"), help="results JSON path ('' to skip)")
     p.add_argument("--plot", default=str(RESULTS_DIR / "bench.png"), help="PNG plot path ('' to skip)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--targets", metavar="TOML",
+                   help="also print whether this run meets the targets of this file (e.g. bench/targets.toml)")
+    p.add_argument("--strict", action="store_true", help="with --targets: exit 1 when a target is missed")
     p.add_argument("--list", action="store_true", help="list cases and contenders (with availability) and exit")
     args = p.parse_args(argv)
 
@@ -68,8 +71,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                 if n > w:
                     C.shape_for(n, w)
         args.peers = contenders.select(args.peers)
+        if args.targets:
+            args.target_list = targets.load(args.targets)
     except ValueError as e:
         p.error(str(e))
+    if args.strict and not args.targets:
+        p.error("--strict needs --targets")
     args.plan = C.plan(args.cases, args.sizes, sizes_given)
     args.timing = TimingConfig(
         repeat=args.repeat or 3,
@@ -233,6 +240,10 @@ def main(argv=None) -> int:
         sections.append("fastbce is not importable here (pip install .): only peers were measured.")
     else:
         sections.append(report.summary_text(ms, threads))
+    checked = None
+    if args.targets:
+        checked = targets.check(args.target_list, ms)
+        sections.append(targets.text(checked, args.targets))
     if skipped:
         sections.append("Skipped:\n" + "\n".join(f"  {k}: {v}" for k, v in skipped.items()))
     sections.append(f"(measured in {elapsed:.0f} s)")
@@ -249,6 +260,7 @@ def main(argv=None) -> int:
             "roofline": None if roof is None else [roof[n] for n in sorted(roof)],
             "roofline_fractions": fractions, "rows": rows, "latency": lat, "accuracy": acc,
             "metrics": ms, "elapsed_s": elapsed,
+            **({"targets": {"file": args.targets, "checked": checked}} if checked is not None else {}),
         })
         log(f"wrote {args.json}")
     if args.plot and "plot" not in args.skip:
@@ -257,6 +269,8 @@ def main(argv=None) -> int:
             log(f"wrote {args.plot}")
         except ImportError as e:
             log(f"no plot: {e}")
+    if args.strict and targets.missed(checked):
+        return 1
     return 0
 
 

@@ -292,7 +292,7 @@ def summary_text(ms: list[dict], threads) -> str:
             else:
                 text = f"{m['value']:.2f}x"
             row += f"{text:>18}"
-        lines.append("    " + case_by_name(case).label.ljust(label_w - 2) + row)
+        lines.append(("    " + case_by_name(case).label.ljust(label_w - 2) + row).rstrip())
     lat = find_metric(ms, "latency_us")
     if lat:
         lines.append(f"  1x4 call latency (fastbce.BinaryCrossentropy()(y_true, y_pred), best of many): "

@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from bench.cases import BY_NAME, ROWS_MODES, ROWS_WIDTH, DataStore, case_by_name, check_result, shape_for
+from bench.cases import (BY_NAME, ROWS_MODES, ROWS_WIDTH, DataStore, case_by_name, check_result, format_size,
+                         shape_for)
 from bench.contenders import Contender
 from bench.timing import TimingConfig, measure_group
 
@@ -45,13 +46,13 @@ def latency(contenders: list[Contender], store: DataStore, config: TimingConfig 
 
 
 def rows_vs_flat(fast: Contender, store: DataStore, sizes=ROWS_SIZES, modes=ROWS_MODES,
-                 width: int = ROWS_WIDTH, config: TimingConfig = ROWS_TIMING) -> dict:
+                 width: int = ROWS_WIDTH, config: TimingConfig = ROWS_TIMING, progress=None) -> dict:
     """fastbce on rows of ``width`` outputs (``[n / width, width]``) vs ``[n, 1]``, same values.
 
     For each mode (a width-1 case name; ``-w`` ones with a ``[batch]`` weight, one per row) and
     size, the two shapes are timed in one interleaved group, so their ratio is not skewed by the
     machine's load drifting between two measurements. Both results are checked against the
-    float64 reference first.
+    float64 reference first. ``progress`` (optional) is called with a line per point.
     """
     out = {"width": width, "sizes": list(sizes), "points": []}
     for n in sizes:
@@ -74,6 +75,10 @@ def rows_vs_flat(fast: Contender, store: DataStore, sizes=ROWS_SIZES, modes=ROWS
                 "samples": t["flat"].samples + t["rows"].samples,
                 "check": checks_["flat"] or checks_["rows"],
             })
+            if progress:
+                pt = out["points"][-1]
+                progress(f"  {flat.name:<28} {format_size(n):>4}  [n, 1] {flat_rate:.0f}  {rows.name} "
+                         f"{rows_rate:.0f}  ratio {pt['ratio']:.2f}x" + (f"  {pt['check']}" if pt["check"] else ""))
         store.clear()
         gc.collect()
     return out

@@ -198,7 +198,7 @@ def main(argv=None) -> int:
     if rows_on:
         log(f"timing fastbce on rows of {C.ROWS_WIDTH} vs [n, 1] at "
             f"{', '.join(map(C.format_size, checks.ROWS_SIZES))} ...")
-        rows = checks.rows_vs_flat(fast, store, config=args.timing if args.quick else checks.ROWS_TIMING)
+        rows = checks.rows_vs_flat(fast, store, config=args.timing if args.quick else checks.ROWS_TIMING, progress=log)
     roof = None
     if "roofline" not in args.skip and roof_sizes:
         for n in roof_sizes:

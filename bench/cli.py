@@ -294,7 +294,8 @@ def plot_texts(info: dict, versions: dict, args) -> tuple[str, str, str]:
     caption = (
         "Melem/s = million elements (one label + one prediction) per second, best of interleaved samples, "
         "every contender in one process on the same inputs" + (f" (peers: {', '.join(peers)})" if peers else "")
-        + ". Bold labels: fastbce / the fastest peer at that size.\n"
+        + ". Bold labels: fastbce / the fastest peer at that size. Sizes below 4K (call overhead) and the other "
+        "cases are in the printed tables.\n"
         "Gray dashed line: the read roofline, the fastest plain read of the two input arrays (np.dot, threaded "
         "np.dot, numba, fastbce's own reader), measured at each size in this run: inputs of a few MB are read "
         "from the CPU caches, much faster than the hundreds of MB at 16M and 64M, which come from DRAM.")

@@ -8,7 +8,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.cases import ROWS_WIDTH, case_by_name, format_size
+from bench.cases import HEADLINE_CASES, ROWS_WIDTH, case_by_name, format_size
 
 
 @dataclass
@@ -271,7 +271,7 @@ def summary_text(ms: list[dict], threads) -> str:
     sizes = list(SUMMARY_SIZES)
     label_w = 50
     lines = [f"Summary (float32, mean reduction, fastbce with {threads} threads; every number from this run)",
-             "  " + " " * label_w + "".join(f"{format_size(n):>18}" for n in sizes)]
+             "  " + " " * label_w + "".join(f"{format_size(n):>22}" for n in sizes)]
     heading = None
     for metric, case, want in SUMMARY:
         cells = {n: find_metric(ms, metric, case, n) for n in want}
@@ -291,7 +291,7 @@ def summary_text(ms: list[dict], threads) -> str:
                 text = f"{m['value']:.1f}x ({m['best_peer']})"
             else:
                 text = f"{m['value']:.2f}x"
-            row += f"{text:>18}"
+            row += f"{text:>22}"
         lines.append(("    " + case_by_name(case).label.ljust(label_w - 2) + row).rstrip())
     lat = find_metric(ms, "latency_us")
     if lat:
@@ -338,15 +338,18 @@ def records_as_dicts(results: Results) -> list[dict]:
 
 
 def plot_cases(results: Results) -> list[str]:
-    """The panels of the figure: one per float32 mean mode (unweighted), each row width its own panel;
-    every measured case when none of those was measured."""
+    """The panels of the figure: one per float32 mode (binary-label probabilities, logits,
+    soft-label probabilities; mean, no weight), each row width its own panel; every measured case
+    when none of those was measured. The other cases are in the table and the JSON."""
     cases = results.cases()
-    main = [c for c in cases if _is_mode(case_by_name(c))]
+    main = [c for c in cases if case_by_name(c).with_width(1).name in HEADLINE_CASES]
     return main or cases
 
 
-def _is_mode(c) -> bool:
-    return c.dtype == "float32" and c.reduction == "mean" and not c.weighted
+def plot_sizes(sizes: list[int]) -> list[int]:
+    """Sizes from 4K up: smaller calls measure call overhead, which the latency section covers."""
+    big = [n for n in sizes if n >= ROOFLINE_MIN_SIZE]
+    return big if len(big) >= 2 else sizes
 
 
 PEER_COLORS = {"numpy": "#1f77b4", "tf-eager": "#bcbd22", "tf-function": "#ff7f0e", "torch": "#d62728",
@@ -364,13 +367,13 @@ def plot(path: str | Path, results: Results, roofline: dict | None, title: str, 
     cases = plot_cases(results)
     ncols = 1 if len(cases) == 1 else 2 if len(cases) <= 4 else 3
     nrows = math.ceil(len(cases) / ncols)
-    top_in, bottom_in = 1.4, 1.0  # title, subtitle and legend above the panels; the caption below
+    top_in, bottom_in = 1.4, 1.3  # title, subtitle and legend above the panels; the caption below
     fig, axes = plt.subplots(nrows, ncols, figsize=(7.6 * ncols, 4.6 * nrows + top_in + bottom_in), squeeze=False)
     height = fig.get_figheight()
     markers = "osD^v<>px"
     for ax, case in zip(axes.flat, cases):
         c = case_by_name(case)
-        sizes = results.sizes(case)
+        sizes = plot_sizes(results.sizes(case))
         if roofline:
             pts = [(n, roofline[n]["gbytes_per_s"] * 1e9 / c.bytes_per_elem / 1e6) for n in sizes if n in roofline]
             if pts:
@@ -379,7 +382,7 @@ def plot(path: str | Path, results: Results, roofline: dict | None, title: str, 
                         label="read roofline (measured at each size)")
         for i, name in enumerate(results.contenders):
             pts = sorted((r.size, r.melem_s) for r in results.records
-                         if r.case == case and r.contender == name and r.status == "ok")
+                         if r.case == case and r.contender == name and r.status == "ok" and r.size in sizes)
             if not pts:
                 continue
             xs, ys = zip(*pts)

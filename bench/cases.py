@@ -1,11 +1,13 @@
 """Benchmark cases, sizes, input data and the float64 reference.
 
 A case is one point of float32/float64 x probabilities/logits x binary/soft labels x
-with/without sample weights x reduction mean/none. Inputs are 2-D, ``(n // width, width)``:
+with/without sample weights x reduction mean/none x row width. Inputs are 2-D, ``(n // width, width)``:
 the Keras loss averages over the last axis, then applies the per-sample weight and reduces.
+Width 1 (``[n, 1]``, one output per sample) is the plain name; ``-r16`` names rows of 16 outputs.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import zlib
@@ -17,10 +19,11 @@ EPS = 1e-7  # tf.keras backend.epsilon(), cast to the input's dtype
 
 SIZES_DEFAULT = (16, 256, 4096, 1 << 16, 1 << 20, 1 << 24, 1 << 26)
 SIZES_QUICK = (16, 4096, 1 << 20, 1 << 24)
-# Without --sizes, sizes above this run only the acceptance cases: at 64M a peer call takes
+# Without --sizes, sizes above this run only the headline cases: at 64M a peer call takes
 # seconds (NumPy's temporaries alone are 256 MB each) and the full set would take ten minutes.
 DEFAULT_FULL_MAX = 1 << 24
 WIDTH_DEFAULT = 1  # [n, 1]: one probability per sample, the usual binary classifier output
+ROWS_WIDTH = 16    # the multi-label shape the rows comparison measures: [n / 16, 16]
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,22 @@ class Case:
     labels: str         # "binary" | "soft"
     weighted: bool
     reduction: str      # "mean" | "none"
+    width: int = WIDTH_DEFAULT  # inputs are (n // width, width); the loss averages over the width
 
     @property
     def name(self) -> str:
         w = "-w" if self.weighted else ""
-        return f"{self.dtype.replace('float', 'f')}-{self.kind}-{self.labels}{w}-{self.reduction}"
+        r = "" if self.width == 1 else f"-r{self.width}"
+        return f"{self.dtype.replace('float', 'f')}-{self.kind}-{self.labels}{w}-{self.reduction}{r}"
+
+    @property
+    def label(self) -> str:
+        """The case in words, for tables and the plot."""
+        what = ("logits" if self.from_logits else "probabilities") + f", {self.labels} labels"
+        parts = [what, "[batch] weight" if self.weighted else "", "per-sample losses" if self.reduction == "none" else "",
+                 self.dtype if self.dtype != "float32" else "",
+                 f"rows of {self.width}" if self.width != 1 else ""]
+        return ", ".join(p for p in parts if p)
 
     @property
     def from_logits(self) -> bool:
@@ -45,14 +59,17 @@ class Case:
         return np.dtype(self.dtype)
 
     @property
-    def bytes_per_elem(self) -> int:
-        """Bytes read per element (y_true and y_pred); weights are per sample, ignored."""
-        return 2 * self.np_dtype.itemsize
+    def bytes_per_elem(self) -> float:
+        """Bytes read per element: y_true and y_pred, plus a row's weight shared by its ``width`` elements."""
+        return self.np_dtype.itemsize * (2 + (1 / self.width if self.weighted else 0))
 
     @property
     def data_key(self) -> tuple:
-        """Cases with equal keys share input arrays and the per-sample reference."""
+        """Cases with equal keys share input values (rows of 16 are the same values reshaped)."""
         return (self.dtype, self.kind, self.labels)
+
+    def with_width(self, width: int) -> "Case":
+        return dataclasses.replace(self, width=width)
 
 
 ALL_CASES = tuple(
@@ -61,39 +78,86 @@ ALL_CASES = tuple(
         ("float32", "float64"), ("prob", "logits"), ("binary", "soft"), (False, True), ("mean", "none")
     )
 )
-BY_NAME = {c.name: c for c in ALL_CASES}
+BY_NAME = {c.name: c for c in ALL_CASES}  # width 1; "-rN" after any of these names gives rows of N
 
-# The acceptance criteria of issue 5 (float32, mean reduction).
-ACCEPTANCE_CASES = ("f32-prob-binary-mean", "f32-logits-binary-mean", "f32-prob-soft-mean")
-DEFAULT_CASES = ACCEPTANCE_CASES + (
+# The float32 mean cases a user meets first; also the ones measured at 64M by default.
+HEADLINE_CASES = ("f32-prob-binary-mean", "f32-logits-binary-mean", "f32-prob-soft-mean")
+DEFAULT_CASES = HEADLINE_CASES + (
+    f"f32-prob-binary-mean-r{ROWS_WIDTH}",
     "f32-logits-soft-mean",
     "f32-prob-binary-w-mean",
     "f32-prob-binary-none",
     "f64-prob-binary-mean",
     "f64-logits-binary-mean",
 )
-QUICK_CASES = ACCEPTANCE_CASES + ("f64-prob-binary-mean",)
-CASE_SETS = {"default": DEFAULT_CASES, "quick": QUICK_CASES, "acceptance": ACCEPTANCE_CASES,
-             "all": tuple(BY_NAME)}
+QUICK_CASES = HEADLINE_CASES + ("f64-prob-binary-mean",)
+# The three float32 modes, each with and without a [batch] weight: what the rows comparison times.
+ROWS_MODES = tuple(f"f32-{m}{w}-mean" for m in ("prob-binary", "prob-soft", "logits-binary") for w in ("", "-w"))
+# Summary: the cases whose ratio to the best peer the summary reports (the rows comparison,
+# roofline and latency run as sections).
+SUMMARY_CASES = ("f32-prob-binary-mean", "f32-logits-binary-mean")
+CASE_SETS = {
+    "default": DEFAULT_CASES,
+    "quick": QUICK_CASES,
+    "headline": HEADLINE_CASES,
+    "summary": SUMMARY_CASES,
+    "rows": tuple(n + r for n in ROWS_MODES for r in ("", f"-r{ROWS_WIDTH}")),
+    "all": tuple(BY_NAME),
+}
+_SET_ALIASES = {"acceptance": "headline"}  # the former name of "headline"
+# Sizes a set runs when --sizes is not given (otherwise the default or --quick sizes).
+SET_SIZES = {"summary": (1 << 20, 1 << 24), "rows": (1 << 20, 1 << 24)}
+# Sections a set leaves out unless asked for (the summary has no use for the 1e8-element accuracy check).
+SET_SKIPS = {"summary": ("accuracy",)}
 
 
-def select_cases(spec: str) -> list[Case]:
-    """Comma-separated case names, set names (default, quick, acceptance, all) or fnmatch patterns."""
+def set_names(spec: str) -> list[str]:
+    """The set names (default, quick, ...) in a --cases spec."""
+    tokens = (t.strip() for t in spec.split(","))
+    return [_SET_ALIASES.get(t, t) for t in tokens if _SET_ALIASES.get(t, t) in CASE_SETS]
+
+
+def case_by_name(name: str, default_width: int = WIDTH_DEFAULT) -> Case:
+    """A case from its name; a name without "-rN" gets ``default_width``."""
+    base, width = _split_width(name)
+    if base not in BY_NAME:
+        raise ValueError(f"unknown case {name!r}")
+    return BY_NAME[base].with_width(width or default_width)
+
+
+def _split_width(token: str) -> tuple[str, int | None]:
+    m = re.fullmatch(r"(.*)-r(\d+)", token)
+    if not m:
+        return token, None
+    if int(m.group(2)) < 1:
+        raise ValueError(f"row width must be >= 1 in {token!r}")
+    return m.group(1), int(m.group(2))
+
+
+def select_cases(spec: str, default_width: int = WIDTH_DEFAULT) -> list[Case]:
+    """Comma-separated case names, set names (default, quick, headline, summary, rows, all) or fnmatch
+    patterns; a trailing "-rN" (rows of N) applies to a name or pattern, others get ``default_width``."""
     import fnmatch
 
     out: list[Case] = []
     for token in filter(None, (t.strip() for t in spec.split(","))):
-        names = CASE_SETS.get(token) or fnmatch.filter(BY_NAME, token)
-        if not names:
-            raise ValueError(f"unknown case {token!r}; known: {', '.join(BY_NAME)}")
-        out.extend(BY_NAME[n] for n in names if BY_NAME[n] not in out)
+        token = _SET_ALIASES.get(token, token)
+        if token in CASE_SETS:
+            found = [case_by_name(n, default_width) for n in CASE_SETS[token]]
+        else:
+            base, width = _split_width(token)
+            found = [BY_NAME[n].with_width(width or default_width) for n in fnmatch.filter(BY_NAME, base)]
+        if not found:
+            raise ValueError(f"unknown case {token!r}; known: {', '.join(BY_NAME)} (each also with -r16 etc.) "
+                             f"and the sets {', '.join(CASE_SETS)}")
+        out.extend(c for c in found if c not in out)
     return out
 
 
 def plan(cases: list[Case], sizes: list[int], sizes_given: bool) -> list[tuple[Case, int]]:
     """(case, size) pairs to measure, size-major."""
     return [(c, n) for n in sizes for c in cases
-            if sizes_given or n <= DEFAULT_FULL_MAX or c.name in ACCEPTANCE_CASES]
+            if sizes_given or n <= DEFAULT_FULL_MAX or c.name in HEADLINE_CASES]
 
 
 _SUFFIX = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -141,11 +205,14 @@ class Data:
 
 
 class DataStore:
-    """Generates inputs once per (dtype, kind, labels, size) and caches the float64 reference."""
+    """Generates inputs once per (dtype, kind, labels, size) and caches the float64 reference.
 
-    def __init__(self, seed: int = 0, width: int = WIDTH_DEFAULT):
+    Every row width of one (dtype, kind, labels, size) sees the same values: rows of 16 are the
+    ``[n, 1]`` arrays reshaped (a view), so the two shapes are compared on identical data.
+    """
+
+    def __init__(self, seed: int = 0):
         self.seed = seed
-        self.width = width
         self._arrays: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._weights: dict[tuple, np.ndarray] = {}
         self._reference: dict[tuple, np.ndarray] = {}
@@ -163,8 +230,9 @@ class DataStore:
     def _inputs(self, case: Case, n: int):
         key = case.data_key + (n,)
         if key not in self._arrays:
-            self._arrays[key] = make_inputs(case, n, self.width, self.seed)
-        return self._arrays[key]
+            self._arrays[key] = make_inputs(case, n, WIDTH_DEFAULT, self.seed)
+        shape = shape_for(n, case.width)
+        return tuple(a.reshape(shape) for a in self._arrays[key])
 
     def _weight(self, case: Case, batch: int) -> np.ndarray:
         key = (case.dtype, batch)
@@ -175,7 +243,7 @@ class DataStore:
 
     def reference(self, case: Case, n: int) -> np.ndarray | float:
         """The Keras result in float64: per-sample losses (``none``) or their weighted mean."""
-        key = case.data_key + (n,)
+        key = case.data_key + (case.width, n)
         if key not in self._reference:
             y_true, y_pred = self._inputs(case, n)
             self._reference[key] = per_sample_reference(case, y_true, y_pred)

@@ -1,17 +1,23 @@
-"""Checks that are not throughput tables: call latency, large-sum accuracy, thread determinism."""
+"""Checks that are not throughput tables: call latency, rows of 16 vs [n, 1], large-sum accuracy,
+thread determinism."""
 from __future__ import annotations
 
+import gc
 import time
 
 import numpy as np
 
-from bench.cases import BY_NAME, DataStore, check_result
+from bench.cases import (BY_NAME, ROWS_MODES, ROWS_WIDTH, DataStore, case_by_name, check_result, format_size,
+                         shape_for)
 from bench.contenders import Contender
 from bench.timing import TimingConfig, measure_group
 
 LATENCY_CASE = "f32-prob-binary-mean"
 LATENCY_SHAPE = (1, 4)
 LATENCY_TIMING = TimingConfig(repeat=30, rounds=3, budget_s=0.3, min_sample_ns=200_000)
+ROWS_SIZES = (1 << 20, 1 << 24)
+# Two contenders only, so more rounds and samples than a throughput point for the same time.
+ROWS_TIMING = TimingConfig(repeat=5, rounds=5, budget_s=0.5)
 
 
 def latency(contenders: list[Contender], store: DataStore, config: TimingConfig = LATENCY_TIMING) -> dict:
@@ -37,6 +43,45 @@ def latency(contenders: list[Contender], store: DataStore, config: TimingConfig 
             "us": {name: t.best_ns / 1e3 for name, t in timings.items()},
             "median_us": {name: t.median_ns / 1e3 for name, t in timings.items()},
             "errors": errors}
+
+
+def rows_vs_flat(fast: Contender, store: DataStore, sizes=ROWS_SIZES, modes=ROWS_MODES,
+                 width: int = ROWS_WIDTH, config: TimingConfig = ROWS_TIMING, progress=None) -> dict:
+    """fastbce on rows of ``width`` outputs (``[n / width, width]``) vs ``[n, 1]``, same values.
+
+    For each mode (a width-1 case name; ``-w`` ones with a ``[batch]`` weight, one per row) and
+    size, the two shapes are timed in one interleaved group, so their ratio is not skewed by the
+    machine's load drifting between two measurements. Both results are checked against the
+    float64 reference first. ``progress`` (optional) is called with a line per point.
+    """
+    out = {"width": width, "sizes": list(sizes), "points": []}
+    for n in sizes:
+        for mode in modes:
+            flat = case_by_name(mode, 1)
+            rows = flat.with_width(width)
+            fns, checks_ = {}, {}
+            for label, case in (("flat", flat), ("rows", rows)):
+                data = store.data(case, n)
+                fn = fast.prepare(case, data)
+                checks_[label] = check_result(case, fast.to_numpy(fn()), store.reference(case, n), strict=True)
+                fns[label] = fn
+            t = measure_group(fns, config)
+            flat_rate = n / t["flat"].best_ns * 1e3
+            rows_rate = n / t["rows"].best_ns * 1e3
+            out["points"].append({
+                "case": flat.name, "rows_case": rows.name, "label": flat.label, "size": n,
+                "shape_flat": list(shape_for(n, 1)), "shape_rows": list(shape_for(n, width)),
+                "flat_melem_s": flat_rate, "rows_melem_s": rows_rate, "ratio": rows_rate / flat_rate,
+                "samples": t["flat"].samples + t["rows"].samples,
+                "check": checks_["flat"] or checks_["rows"],
+            })
+            if progress:
+                pt = out["points"][-1]
+                progress(f"  {flat.name:<28} {format_size(n):>4}  [n, 1] {flat_rate:.0f}  {rows.name} "
+                         f"{rows_rate:.0f}  ratio {pt['ratio']:.2f}x" + (f"  {pt['check']}" if pt["check"] else ""))
+        store.clear()
+        gc.collect()
+    return out
 
 
 def _fastbce_variants(mod, data, errors: dict) -> dict:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from bench import cases as C
-from bench import checks, contenders, machine, report, roofline
+from bench import checks, contenders, machine, report, roofline, targets
 from bench.timing import TimingConfig, measure_group
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -22,43 +22,61 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="python -m bench",
         description="Benchmark fastbce against every installed peer (NumPy, tf_keras eager and tf.function, "
                     "torch, jax/optax, numba) in one process; report Melem/s, the ratio to the best peer, "
-                    "the read-bandwidth roofline, call latency, accuracy and the issue-5 acceptance summary.")
+                    "the read roofline and fastbce's share of it, rows of 16 vs [n, 1], call latency and "
+                    "accuracy, then a summary of the main numbers.")
     p.add_argument("--quick", action="store_true",
-                   help="CI-friendly subset: acceptance cases + f64, sizes 16,4K,1M,16M, short timing budget, "
+                   help="CI-friendly subset: headline cases + f64, sizes 16,4K,1M,16M, short timing budget, "
                         "accuracy over 1e7 elements")
     p.add_argument("--sizes", help="comma list, e.g. 16,4K,1M,16M,64M or 1e6 (default: 16,256,4K,64K,1M,16M for "
-                                   "every case, and 64M for the acceptance cases)")
-    p.add_argument("--cases", help="comma list of case names, fnmatch patterns (f32-*) or sets "
-                                   f"({', '.join(C.CASE_SETS)}); default: 'default'")
+                                   "every case, and 64M for the headline cases; the summary set: 1M,16M)")
+    p.add_argument("--cases", help="comma list of case names (a trailing -r16 = rows of 16), fnmatch patterns "
+                                   f"(f32-*) or sets ({', '.join(C.CASE_SETS)}); default: 'default'. "
+                                   "'summary' measures only what the summary table needs, in a few minutes")
     p.add_argument("--peers", default="all",
                    help=f"comma list of contenders to run ({', '.join(contenders.REGISTRY)}); default all")
     p.add_argument("--repeat", type=int, help="minimum timed samples per measurement (best-of-N; default 3)")
     p.add_argument("--rounds", type=int, help="interleaved rounds over the contenders (default 3)")
     p.add_argument("--budget", type=float, help="seconds per contender per measurement (default 0.2)")
     p.add_argument("--width", type=int, default=C.WIDTH_DEFAULT,
-                   help=f"row width: inputs are (n // width, width) (default {C.WIDTH_DEFAULT})")
+                   help=f"row width of the case names without -rN: inputs are (n // width, width) "
+                        f"(default {C.WIDTH_DEFAULT})")
     p.add_argument("--threads", type=int, help="fastbce.set_num_threads(N) before timing (default: fastbce's)")
     p.add_argument("--accuracy-size", type=C.parse_size, help="elements for the accuracy check (default 1e8)")
-    p.add_argument("--roofline-size", type=C.parse_size, help="elements per array for the roofline (default 64M)")
-    p.add_argument("--skip", default="", help="comma list of sections to skip: roofline,latency,accuracy,plot")
+    p.add_argument("--skip", default=None,
+                   help="comma list of sections to skip: roofline,rows,latency,accuracy,plot "
+                        "(default: none; accuracy for the summary set)")
     p.add_argument("--json", default=str(RESULTS_DIR / "bench.json"), help="results JSON path ('' to skip)")
     p.add_argument("--plot", default=str(RESULTS_DIR / "bench.png"), help="PNG plot path ('' to skip)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strict", action="store_true", help="exit 1 when an acceptance target FAILs")
+    p.add_argument("--targets", metavar="TOML",
+                   help="also print whether this run meets the targets of this file (e.g. bench/targets.toml)")
+    p.add_argument("--strict", action="store_true", help="with --targets: exit 1 when a target is missed")
     p.add_argument("--list", action="store_true", help="list cases and contenders (with availability) and exit")
     args = p.parse_args(argv)
 
     q = args.quick
     sizes_given = bool(args.sizes)
+    spec = args.cases or ("quick" if q else "default")
+    sets = C.set_names(spec)
     try:
-        args.sizes = C.parse_sizes(args.sizes) if sizes_given else list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
+        if sizes_given:
+            args.sizes = C.parse_sizes(args.sizes)
+        elif sets and all(s in C.SET_SIZES for s in sets):  # e.g. summary: its own sizes
+            args.sizes, sizes_given = sorted({n for s in sets for n in C.SET_SIZES[s]}), True
+        else:
+            args.sizes = list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
+        args.cases = C.select_cases(spec, args.width)
         for n in args.sizes + [args.accuracy_size or 0]:
-            if n > args.width:
-                C.shape_for(n, args.width)
-        args.cases = C.select_cases(args.cases or ("quick" if q else "default"))
+            for w in {c.width for c in args.cases}:
+                if n > w:
+                    C.shape_for(n, w)
         args.peers = contenders.select(args.peers)
+        if args.targets:
+            args.target_list = targets.load(args.targets)
     except ValueError as e:
         p.error(str(e))
+    if args.strict and not args.targets:
+        p.error("--strict needs --targets")
     args.plan = C.plan(args.cases, args.sizes, sizes_given)
     args.timing = TimingConfig(
         repeat=args.repeat or 3,
@@ -66,7 +84,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         budget_s=args.budget if args.budget is not None else (0.08 if q else 0.2),
     )
     args.accuracy_size = args.accuracy_size or (10**7 if q else 10**8)
-    args.roofline_size = args.roofline_size or (1 << 25 if q else 1 << 26)
+    if args.skip is None:  # a set may leave sections out by default; --skip '' runs them all
+        args.skip = ",".join(x for s in sets for x in C.SET_SKIPS.get(s, ()))
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     return args
 
@@ -116,7 +135,7 @@ def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore)
         for rec in recs.values():
             results.add(rec)
         ratio = results.ratio(case.name, size)
-        log(f"  {case.name:<24} {C.format_size(size):>4}  "
+        log(f"  {case.name:<28} {C.format_size(size):>4}  "
             + "  ".join(f"{name} {report.cell(rec)}" for name, rec in recs.items())
             + ("" if math.isnan(ratio) else f"  ratio {ratio:.1f}x")
             + f"  [{time.perf_counter() - t0:.1f}s]")
@@ -134,6 +153,12 @@ def main(argv=None) -> int:
     if args.list:
         for case in C.ALL_CASES:
             print(f"case {case.name}" + ("  [default]" if case.name in C.DEFAULT_CASES else ""))
+        for name in C.DEFAULT_CASES:
+            if name not in C.BY_NAME:
+                print(f"case {name}  [default]")
+        for name, members in C.CASE_SETS.items():
+            print(f"set {name}: {len(members)} cases" + (f", sizes {', '.join(map(C.format_size, C.SET_SIZES[name]))}"
+                                                         if name in C.SET_SIZES else ""))
         for name in contenders.REGISTRY:
             print(f"contender {name}: " + ("available" if any(c.name == name for c in loaded)
                                            else f"skipped ({skipped.get(name, 'not selected')})"))
@@ -157,23 +182,29 @@ def main(argv=None) -> int:
         f"contenders: {', '.join(c.name for c in loaded)}")
 
     started = time.perf_counter()
-    # The roofline at --roofline-size (the headline) and at every measured size the fractions are reported for.
-    roof_sizes = sorted({args.roofline_size} | {n for _, n in args.plan if n >= report.ROOFLINE_MIN_SIZE})
+    rows_on = fast is not None and "rows" not in args.skip
+    # The roofline at every size a throughput or a share is reported for (from 4K up; below, a call is
+    # all overhead), at the start and at the end of the run: the better one counts.
+    roof_sizes = sorted({n for _, n in args.plan if n >= report.ROOFLINE_MIN_SIZE})
     roofs = {n: [] for n in roof_sizes}
-    if "roofline" not in args.skip:
-        log("measuring the read-bandwidth roofline at " + ", ".join(map(C.format_size, roof_sizes))
+    if "roofline" not in args.skip and roof_sizes:
+        log("measuring the read roofline at " + ", ".join(map(C.format_size, roof_sizes))
             + " (again at the end; the better one counts) ...")
         for n in roof_sizes:
             roofs[n].append(roofline.measure(n))
-    store = C.DataStore(seed=args.seed, width=args.width)
+    store = C.DataStore(seed=args.seed)
     results = run_throughput(args, loaded, store)
+    rows = None
+    if rows_on:
+        log(f"timing fastbce on rows of {C.ROWS_WIDTH} vs [n, 1] at "
+            f"{', '.join(map(C.format_size, checks.ROWS_SIZES))} ...")
+        rows = checks.rows_vs_flat(fast, store, config=args.timing if args.quick else checks.ROWS_TIMING, progress=log)
     roof = None
-    if "roofline" not in args.skip:
+    if "roofline" not in args.skip and roof_sizes:
         for n in roof_sizes:
             roofs[n].append(roofline.measure(n))
-        best = {n: dict(max(r, key=lambda x: x["elems_per_s"]), runs_gbytes_per_s=[x["gbytes_per_s"] for x in r])
+        roof = {n: dict(max(r, key=lambda x: x["elems_per_s"]), runs_gbytes_per_s=[x["gbytes_per_s"] for x in r])
                 for n, r in roofs.items()}
-        roof = dict(best[args.roofline_size], by_size={str(n): b for n, b in best.items()})
     lat = None
     if "latency" not in args.skip:
         log("measuring 1x4 call latency ...")
@@ -189,22 +220,30 @@ def main(argv=None) -> int:
     info["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
     fractions = report.roofline_fractions(results, roof)
-    accept = report.acceptance(results, lat, acc) if fast is not None else []
+    ms = report.metrics(results, fractions, rows, lat, acc)
+    threads = versions.get("fastbce.get_num_threads", "?")
     title = (f"fastbce {versions.get('fastbce', '(not installed)')} "
-             f"[{versions.get('fastbce.isa', '?')}, {versions.get('fastbce.get_num_threads', '?')} threads] "
+             f"[{versions.get('fastbce.isa', '?')}, {threads} threads] "
              f"- {info['cpu_model']}, {info['usable_cpus']} CPUs")
     command = ["python", "-m", "bench"] + list(sys.argv[1:] if argv is None else argv)
     header = [f"# {title}", f"# {machine.one_line(info)}", f"# command: {' '.join(command)}"]
     header += [f"# {w}" for w in (machine.busy_warning(info), machine.busy_warning(info, at_end=True)) if w]
     sections = [
         "\n".join(header),
-        report.throughput_table(results, args.width),
-        report.roofline_text(roof, fractions),
-        report.latency_text(lat),
-        report.accuracy_text(acc),
-        report.acceptance_text(accept) if fast is not None
-        else "Acceptance: fastbce is not importable here (pip install .), only peers were measured.",
+        report.throughput_table(results),
+        report.roofline_text(roof, fractions, info.get("caches")),
     ]
+    if rows_on:
+        sections.append(report.rows_text(rows))
+    sections += [report.latency_text(lat), report.accuracy_text(acc)]
+    if fast is None:
+        sections.append("fastbce is not importable here (pip install .): only peers were measured.")
+    else:
+        sections.append(report.summary_text(ms, threads))
+    checked = None
+    if args.targets:
+        checked = targets.check(args.target_list, ms)
+        sections.append(targets.text(checked, args.targets))
     if skipped:
         sections.append("Skipped:\n" + "\n".join(f"  {k}: {v}" for k, v in skipped.items()))
     sections.append(f"(measured in {elapsed:.0f} s)")
@@ -212,22 +251,52 @@ def main(argv=None) -> int:
 
     if args.json:
         report.write_json(args.json, {
-            "schema": 1, "command": command, "machine": info, "versions": versions, "skipped": skipped,
+            "schema": 2, "command": command, "machine": info, "versions": versions, "skipped": skipped,
             "settings": {"sizes": args.sizes, "cases": [c.name for c in args.cases], "width": args.width,
                          "timing": dataclasses.asdict(args.timing), "seed": args.seed, "threads": args.threads},
             "results": report.records_as_dicts(results),
             "ratios": [{"case": c, "size": s, "best_peer": results.best_peer(c, s)[0],
                         "ratio": results.ratio(c, s)} for c in results.cases() for s in results.sizes(c)],
-            "roofline": roof, "roofline_fractions": fractions, "latency": lat, "accuracy": acc,
-            "acceptance": accept, "elapsed_s": elapsed,
+            "roofline": None if roof is None else [roof[n] for n in sorted(roof)],
+            "roofline_fractions": fractions, "rows": rows, "latency": lat, "accuracy": acc,
+            "metrics": ms, "elapsed_s": elapsed,
+            **({"targets": {"file": args.targets, "checked": checked}} if checked is not None else {}),
         })
         log(f"wrote {args.json}")
     if args.plot and "plot" not in args.skip:
         try:
-            report.plot(args.plot, results, roof, title)
+            report.plot(args.plot, results, roof, *plot_texts(info, versions, args))
             log(f"wrote {args.plot}")
         except ImportError as e:
             log(f"no plot: {e}")
-    if args.strict and any(r["status"].startswith("FAIL") for r in accept):
+    if args.strict and targets.missed(checked):
         return 1
     return 0
+
+
+def plot_texts(info: dict, versions: dict, args) -> tuple[str, str, str]:
+    """Title, subtitle and caption of the figure: what was measured, where, and how to read it."""
+    cases = [C.case_by_name(c.name) for c in args.cases]
+    dtypes = sorted({c.dtype for c in cases})
+    title = ("Binary cross-entropy throughput: fastbce vs peers, "
+             + ("float32, mean reduction" if "float32" in dtypes else ", ".join(dtypes)))
+    caches = info.get("caches") or {}
+    cache_text = ", ".join(f"{k} {machine.format_cache(v)}" for k, v in caches.items() if k in ("L2", "L3"))
+    load = info.get("loadavg")
+    subtitle = (f"{info['cpu_model']}, {info['usable_cpus']} usable CPUs" + (f" ({cache_text})" if cache_text else "")
+                + f", {info['memory_gib']} GiB, Python {info['python']}, {info['date'][:10]}"
+                + (f", load average {load[0]:.1f} at start" if load else "")
+                + f"\nfastbce {versions.get('fastbce', '?')} on {versions.get('fastbce.isa', '?')} with "
+                f"{versions.get('fastbce.get_num_threads', '?')} threads; peers with their default threads")
+    peers = [v for k, v in (("numpy", "numpy (the tf.keras formula)"), ("tf_keras", "tf_keras eager and tf.function"),
+                            ("torch", "torch"), ("jax", "jax jit"), ("numba", "numba parallel"))
+             if k in versions]
+    caption = (
+        "Melem/s = million elements (one label + one prediction) per second, best of interleaved samples, "
+        "every contender in one process on the same inputs" + (f" (peers: {', '.join(peers)})" if peers else "")
+        + ". Bold labels: fastbce / the fastest peer at that size. Sizes below 4K (call overhead) and the other "
+        "cases are in the printed tables.\n"
+        "Gray dashed line: the read roofline, the fastest plain read of the two input arrays (np.dot, threaded "
+        "np.dot, numba, fastbce's own reader), measured at each size in this run: inputs of a few MB are read "
+        "from the CPU caches, much faster than the hundreds of MB at 16M and 64M, which come from DRAM.")
+    return title, subtitle, caption

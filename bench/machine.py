@@ -63,6 +63,24 @@ def memory_gib() -> float | None:
     return None
 
 
+def caches() -> dict[str, str]:
+    """Data/unified cache sizes of CPU 0 by level, e.g. {"L1d": "32K", "L2": "1024K", "L3": "32768K"}."""
+    out = {}
+    for d in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        level, kind, size = (_read(str(d / f)) for f in ("level", "type", "size"))
+        if level and size and kind in ("Data", "Unified"):
+            out[f"L{level}" + ("d" if kind == "Data" else "")] = size
+    return out
+
+
+def format_cache(size: str) -> str:
+    """'32768K' -> '32 MiB', '1024K' -> '1 MiB', '48K' -> '48 KiB'."""
+    if size.endswith("K") and size[:-1].isdigit():
+        kib = int(size[:-1])
+        return f"{kib // 1024} MiB" if kib % 1024 == 0 else f"{kib} KiB"
+    return size
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -84,6 +102,7 @@ def describe() -> dict:
         "usable_cpus": len(aff) if aff is not None else os.cpu_count(),
         "cgroup_cpu_quota": cgroup_cpu_quota(),
         "memory_gib": memory_gib(),
+        "caches": caches(),
         "loadavg": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": sys.version.split()[0],

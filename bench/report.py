@@ -1,23 +1,14 @@
-"""Reporting: throughput tables, roofline fraction, acceptance summary, JSON and the PNG plot."""
+"""Reporting: throughput tables, the read roofline and fastbce's share of it, rows of 16 vs [n, 1],
+the summary, JSON and the PNG plot."""
 from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.cases import BY_NAME, format_size
-
-# Issue 5 acceptance: (label, case, size, minimum ratio fastbce / best peer).
-RATIO_TARGETS = (
-    ("1M binary labels, probabilities", "f32-prob-binary-mean", 1 << 20, 8.0),
-    ("1M binary labels, logits", "f32-logits-binary-mean", 1 << 20, 3.0),
-    ("1M soft labels, probabilities", "f32-prob-soft-mean", 1 << 20, 4.0),
-    ("16M binary labels, probabilities", "f32-prob-binary-mean", 1 << 24, 20.0),
-    ("16M binary labels, logits", "f32-logits-binary-mean", 1 << 24, 12.0),
-)
-LATENCY_TARGET_US = 2.0
-ACCURACY_TARGET = 1e-7
+from bench.cases import HEADLINE_CASES, ROWS_WIDTH, case_by_name, format_size
 
 
 @dataclass
@@ -91,15 +82,22 @@ def cell(rec: Record | None) -> str:
     return _fmt_rate(rec.melem_s) + ("!" if rec.status == "wrong" else "")
 
 
-def throughput_table(results: Results, width: int) -> str:
+def shape_text(width: int) -> str:
+    return "[n, 1]" if width == 1 else f"[n/{width}, {width}]"
+
+
+def throughput_table(results: Results) -> str:
     names = [n for n in results.contenders if any(r.contender == n for r in results.records)]
     cols = ["size"] + names + ["best peer", "ratio"]
     widths = [6] + [max(8, len(n)) for n in names] + [11, 7]
-    lines = [f"Throughput, Melem/s (higher is better); rows of width {width}; "
-             "ratio = fastbce / best correct peer; '!' = wrong result, 'err' = raised, '-' = not run"]
+    lines = ["Throughput, Melem/s (million elements per second, one element = one label and one prediction; "
+             "higher is better)",
+             "ratio = fastbce / the fastest peer with a correct result; '!' = wrong result, 'err' = raised, "
+             "'-' = not run"]
     for case in results.cases():
+        c = case_by_name(case)
         lines.append("")
-        lines.append(f"== {case}")
+        lines.append(f"== {case}: {c.label}, {shape_text(c.width)}")
         lines.append("  ".join(c.rjust(w) for c, w in zip(cols, widths)))
         for size in results.sizes(case):
             peer, _ = results.best_peer(case, size)
@@ -114,40 +112,75 @@ def throughput_table(results: Results, width: int) -> str:
     return "\n".join(lines)
 
 
-ROOFLINE_MIN_SIZE = 1 << 24  # 16M elements: 128 MB of float32 inputs, well past the caches
+ROOFLINE_MIN_SIZE = 1 << 12  # below 4K elements a call is all overhead; no roofline is measured there
 
 
 def roofline_fractions(results: Results, roofline: dict | None) -> list[dict]:
-    """fastbce's read bandwidth as a fraction of the roofline measured at the same size, at each
-    case's sizes >= 16M (smaller inputs live in the caches)."""
+    """fastbce's read bandwidth as a fraction of the roofline measured at the same size, for every
+    float32 case at every size the roofline was measured at (float64 reads twice the bytes of the
+    float32 roofline of the same n, so no share is given for it)."""
     if not roofline:
         return []
     out = []
     for case in results.cases():
-        for size in (s for s in results.sizes(case) if s >= ROOFLINE_MIN_SIZE):
-            rec = results.get(case, size, results.fastbce)
-            if rec is None or rec.status != "ok":
+        c = case_by_name(case)
+        if c.dtype != "float32":
+            continue
+        for size in results.sizes(case):
+            rec, roof = results.get(case, size, results.fastbce), roofline.get(size)
+            if rec is None or rec.status != "ok" or roof is None:
                 continue
-            gbs = rec.melem_s * 1e6 * BY_NAME[case].bytes_per_elem / 1e9
-            roof = roofline.get("by_size", {}).get(str(size), roofline)
+            gbs = rec.melem_s * 1e6 * c.bytes_per_elem / 1e9
             out.append({"case": case, "size": size, "melem_s": rec.melem_s, "gbytes_per_s": gbs,
-                        "roofline_size": roof["n"], "fraction": gbs / roof["gbytes_per_s"]})
+                        "roofline_gbytes_per_s": roof["gbytes_per_s"], "fraction": gbs / roof["gbytes_per_s"]})
     return out
 
 
-def roofline_text(roofline: dict | None, fractions: list[dict]) -> str:
+def roofline_text(roofline: dict | None, fractions: list[dict], caches: dict | None = None) -> str:
     if not roofline:
-        return "Roofline: not measured"
-    lines = ["Read-bandwidth roofline (reading two float32 arrays of n elements, the best reader counts):"]
-    for roof in sorted(roofline.get("by_size", {}).values(), key=lambda r: r["n"]) or [roofline]:
-        methods = ", ".join(f"{k} {v / 1e6:.0f}" for k, v in roof["methods"].items())
-        lines.append(f"  n={format_size(roof['n']):>4}: {roof['elems_per_s'] / 1e6:.0f} Melem/s "
-                     f"= {roof['gbytes_per_s']:.1f} GB/s  (Melem/s by reader: {methods}"
-                     + (f"; GB/s at start and end: {', '.join(f'{g:.1f}' for g in roof['runs_gbytes_per_s'])}"
-                        if "runs_gbytes_per_s" in roof else "") + ")")
-    for f in fractions:
-        lines.append(f"  fastbce {f['case']:<24} {format_size(f['size']):>4}: {f['gbytes_per_s']:6.1f} GB/s"
-                     f" = {f['fraction'] * 100:5.1f}% of the {format_size(f.get('roofline_size', roofline['n']))} roofline")
+        return "Read roofline: not measured"
+    readers = ", ".join(next(iter(roofline.values()))["methods"])
+    cache_text = f" ({', '.join(f'{k} {_cache(v)}' for k, v in caches.items())})" if caches else ""
+    lines = ["Read roofline: how fast two float32 arrays of n elements can merely be read (8 bytes per element,",
+             f"what a float32 loss reads); the fastest of {readers},",
+             "measured at each size at the start and at the end of this run (the better counts). Small inputs",
+             f"are read from the CPU caches{cache_text}, large ones from DRAM.",
+             f"  {'size':>5}  {'Melem/s':>8}  {'GB/s':>6}  fastest reader"]
+    for n in sorted(roofline):
+        r = roofline[n]
+        lines.append(f"  {format_size(n):>5}  {r['elems_per_s'] / 1e6:8.0f}  {r['gbytes_per_s']:6.1f}  {r['best_method']}")
+    if fractions:
+        sizes = sorted({f["size"] for f in fractions})
+        cases = list(dict.fromkeys(f["case"] for f in fractions))
+        by = {(f["case"], f["size"]): f["fraction"] for f in fractions}
+        w = max(len(c) for c in cases)
+        lines += ["", "fastbce's share of the read roofline at the same size (the bytes it reads per second, weights",
+                  "included, over the roofline's):",
+                  "  " + "case".ljust(w) + "".join(f"{format_size(n):>7}" for n in sizes)]
+        for case in cases:
+            lines.append("  " + case.ljust(w) + "".join(
+                f"{by[case, n] * 100:6.0f}%" if (case, n) in by else f"{'-':>7}" for n in sizes))
+    return "\n".join(lines)
+
+
+def _cache(size: str) -> str:
+    from bench.machine import format_cache
+
+    return format_cache(size)
+
+
+def rows_text(rows: dict | None) -> str:
+    if not rows:
+        return "Rows of 16 vs [n, 1]: not measured"
+    width = rows["width"]
+    lines = [f"Rows of {width} vs [n, 1]: fastbce's Melem/s on the same values shaped {shape_text(width)} "
+             "and [n, 1],",
+             "both shapes timed in one interleaved group per line; ratio = rows / [n, 1]:",
+             f"  {'case':<24} {'':<44} {'size':>5} {'[n, 1]':>8} {shape_text(width):>10} {'ratio':>7}"]
+    for pt in rows["points"]:
+        lines.append(f"  {pt['case']:<24} {pt['label']:<44} {format_size(pt['size']):>5} "
+                     f"{_fmt_rate(pt['flat_melem_s']):>8} {_fmt_rate(pt['rows_melem_s']):>10} {pt['ratio']:6.2f}x"
+                     + (f"  WRONG RESULT: {pt['check']}" if pt.get("check") else ""))
     return "\n".join(lines)
 
 
@@ -173,46 +206,98 @@ def accuracy_text(acc: dict | None) -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------- acceptance
-def acceptance(results: Results, latency: dict | None, accuracy: dict | None) -> list[dict]:
-    rows = []
-    for label, case, size, need in RATIO_TARGETS:
-        rec = results.get(case, size, results.fastbce)
-        if rec is None:
-            rows.append({"target": label, "need": f">= {need:g}x", "measured": None, "status": "NOT RUN"})
+# --------------------------------------------------------------------------- summary
+METRICS = {  # metric -> (what it is, unit)
+    "peer_ratio": ("fastbce / best peer", "x"),
+    "roofline_share": ("share of the read roofline at the same size", "%"),
+    "rows_ratio": (f"rows of {ROWS_WIDTH} / [n, 1], fastbce", "x"),
+    "melem_s": ("fastbce Melem/s", ""),
+    "latency_us": ("1x4 call latency, us", "us"),
+    "rel_err": ("float32 mean vs float64, relative error", ""),
+    "identical_bits": ("identical bits for every thread count", ""),
+}
+
+
+def metrics(results: Results, fractions: list[dict], rows: dict | None, lat: dict | None,
+            acc: dict | None) -> list[dict]:
+    """Every number of this run a summary or a target can refer to: ``{metric, case, size, value, ...}``."""
+    out = []
+    for case in results.cases():
+        for size in results.sizes(case):
+            rec = results.get(case, size, results.fastbce)
+            if rec is not None and rec.status == "ok":
+                out.append({"metric": "melem_s", "case": case, "size": size, "value": rec.melem_s})
+            ratio = results.ratio(case, size)
+            if not math.isnan(ratio):
+                out.append({"metric": "peer_ratio", "case": case, "size": size, "value": ratio,
+                            "best_peer": results.best_peer(case, size)[0]})
+    out += [{"metric": "roofline_share", "case": f["case"], "size": f["size"], "value": f["fraction"]}
+            for f in fractions]
+    for pt in (rows or {}).get("points", []):
+        if not pt.get("check"):
+            out.append({"metric": "rows_ratio", "case": pt["case"], "size": pt["size"], "value": pt["ratio"]})
+    us = (lat or {}).get("us", {}).get("fastbce")
+    if us is not None:
+        out.append({"metric": "latency_us", "case": None, "size": None, "value": us})
+    if acc:
+        out.append({"metric": "rel_err", "case": None, "size": acc["n"], "value": acc["max_rel_err"]})
+        out.append({"metric": "identical_bits", "case": None, "size": acc["n"], "value": acc["identical"]})
+    return out
+
+
+def find_metric(ms: list[dict], metric: str, case: str | None = None, size: int | None = None) -> dict | None:
+    return next((m for m in ms if m["metric"] == metric and (case is None or m["case"] == case)
+                 and (size is None or m["size"] == size)), None)
+
+
+# What the summary shows: (metric, case, sizes). Cases missing from the run are left out.
+SUMMARY_SIZES = (1 << 20, 1 << 24)
+SUMMARY = (
+    *(("rows_ratio", f"f32-{m}{w}-mean", SUMMARY_SIZES)
+      for m in ("prob-binary", "prob-soft", "logits-binary") for w in ("", "-w")),
+    ("roofline_share", "f32-prob-binary-mean", (1 << 24,)),
+    ("roofline_share", "f32-logits-binary-mean", (1 << 24,)),
+    ("peer_ratio", "f32-prob-binary-mean", SUMMARY_SIZES),
+    ("peer_ratio", "f32-logits-binary-mean", (1 << 20,)),
+)
+_SUMMARY_HEADINGS = {
+    "rows_ratio": f"rows of {ROWS_WIDTH} ({shape_text(ROWS_WIDTH)}) / [n, 1], fastbce's Melem/s:",
+    "roofline_share": "[n, 1]: fastbce's share of the read roofline measured at the same size:",
+    "peer_ratio": "[n, 1]: fastbce / the fastest peer (named):",
+}
+
+
+def summary_text(ms: list[dict], threads) -> str:
+    sizes = list(SUMMARY_SIZES)
+    label_w = 50
+    lines = [f"Summary (float32, mean reduction, fastbce with {threads} threads; every number from this run)",
+             "  " + " " * label_w + "".join(f"{format_size(n):>22}" for n in sizes)]
+    heading = None
+    for metric, case, want in SUMMARY:
+        cells = {n: find_metric(ms, metric, case, n) for n in want}
+        if not any(cells.values()):
             continue
-        ratio = results.ratio(case, size)
-        peer, rate = results.best_peer(case, size)
-        ok = ratio >= need
-        rows.append({"target": label, "need": f">= {need:g}x", "measured": ratio,
-                     "measured_text": f"{ratio:.2f}x ({_fmt_rate(rec.melem_s)} vs {peer} {_fmt_rate(rate)})",
-                     "status": "PASS" if ok else "FAIL"})
-    us = (latency or {}).get("us", {}).get("fastbce")
-    rows.append({"target": "1x4 call latency", "need": f"<= {LATENCY_TARGET_US:g} us", "measured": us,
-                 "measured_text": None if us is None else f"{us:.2f} us",
-                 "status": "NOT RUN" if us is None else "PASS" if us <= LATENCY_TARGET_US else "FAIL"})
-    if accuracy:
-        err = accuracy["max_rel_err"]
-        rows.append({"target": f"mean over {accuracy['n']:.0e} elements vs float64", "need": f"<= {ACCURACY_TARGET:g}",
-                     "measured": err, "measured_text": f"{err:.2e} rel",
-                     "status": ("PASS" if err <= ACCURACY_TARGET else "FAIL")
-                     + ("" if accuracy["n"] >= 1e8 else " (n < 1e8)")})
-        same = accuracy["identical"]
-        rows.append({"target": f"identical bits, threads {accuracy['threads']}", "need": "identical",
-                     "measured": same, "measured_text": "identical" if same else "DIFFERENT",
-                     "status": "PASS" if same else "FAIL"})
-    else:
-        rows.append({"target": "accuracy and thread determinism", "need": "", "measured": None,
-                     "status": "NOT RUN"})
-    return rows
-
-
-def acceptance_text(rows: list[dict]) -> str:
-    lines = ["Acceptance (issue 5; float32, mean reduction, default threads, this run):"]
-    for r in rows:
-        lines.append(f"  {r['status']:<15} {r['target']:<38} need {r['need']:<12} "
-                     f"measured {r.get('measured_text') or '-'}")
-    return "\n".join(lines)
+        if metric != heading:
+            lines.append("  " + _SUMMARY_HEADINGS[metric])
+            heading = metric
+        row = ""
+        for n in sizes:
+            m = cells.get(n)
+            if m is None:
+                text = ""
+            elif metric == "roofline_share":
+                text = f"{m['value'] * 100:.0f}%"
+            elif metric == "peer_ratio":
+                text = f"{m['value']:.1f}x ({m['best_peer']})"
+            else:
+                text = f"{m['value']:.2f}x"
+            row += f"{text:>22}"
+        lines.append(("    " + case_by_name(case).label.ljust(label_w - 2) + row).rstrip())
+    lat = find_metric(ms, "latency_us")
+    if lat:
+        lines.append(f"  1x4 call latency (fastbce.BinaryCrossentropy()(y_true, y_pred), best of many): "
+                     f"{lat['value']:.2f} us")
+    return "\n".join(lines) if len(lines) > 2 else "Summary: none of its numbers were measured in this run"
 
 
 # --------------------------------------------------------------------------- files
@@ -250,51 +335,101 @@ def records_as_dicts(results: Results) -> list[dict]:
     return out
 
 
-def plot(path: str | Path, results: Results, roofline: dict | None, title: str) -> None:
+
+
+def plot_cases(results: Results) -> list[str]:
+    """The panels of the figure: one per float32 mode (binary-label probabilities, logits,
+    soft-label probabilities; mean, no weight), each row width its own panel; every measured case
+    when none of those was measured. The other cases are in the table and the JSON."""
+    cases = results.cases()
+    main = [c for c in cases if case_by_name(c).with_width(1).name in HEADLINE_CASES]
+    return main or cases
+
+
+def plot_sizes(sizes: list[int]) -> list[int]:
+    """Sizes from 4K up: smaller calls measure call overhead, which the latency section covers."""
+    big = [n for n in sizes if n >= ROOFLINE_MIN_SIZE]
+    return big if len(big) >= 2 else sizes
+
+
+PEER_COLORS = {"numpy": "#1f77b4", "tf-eager": "#bcbd22", "tf-function": "#ff7f0e", "torch": "#d62728",
+               "jax": "#9467bd", "numba": "#2ca02c"}
+
+
+def plot(path: str | Path, results: Results, roofline: dict | None, title: str, subtitle: str,
+         caption: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
-    cases = results.cases()
-    ncols = min(4, len(cases))
+    cases = plot_cases(results)
+    ncols = 1 if len(cases) == 1 else 2 if len(cases) <= 4 else 3
     nrows = math.ceil(len(cases) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    top_in, bottom_in = 1.4, 1.3  # title, subtitle and legend above the panels; the caption below
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7.6 * ncols, 4.6 * nrows + top_in + bottom_in), squeeze=False)
+    height = fig.get_figheight()
     markers = "osD^v<>px"
     for ax, case in zip(axes.flat, cases):
+        c = case_by_name(case)
+        sizes = plot_sizes(results.sizes(case))
+        if roofline:
+            pts = [(n, roofline[n]["gbytes_per_s"] * 1e9 / c.bytes_per_elem / 1e6) for n in sizes if n in roofline]
+            if pts:
+                xs, ys = zip(*pts)
+                ax.plot(xs, ys, ls="--", color="0.45", lw=1.6, marker="_", ms=14, zorder=1,
+                        label="read roofline (measured at each size)")
         for i, name in enumerate(results.contenders):
-            pts = [(r.size, r.melem_s) for r in results.records
-                   if r.case == case and r.contender == name and r.status == "ok"]
+            pts = sorted((r.size, r.melem_s) for r in results.records
+                         if r.case == case and r.contender == name and r.status == "ok" and r.size in sizes)
             if not pts:
                 continue
-            xs, ys = zip(*sorted(pts))
+            xs, ys = zip(*pts)
             fb = name == results.fastbce
-            ax.plot(xs, ys, marker=markers[i % len(markers)], ms=4 if not fb else 5,
-                    lw=2.4 if fb else 1.2, color="black" if fb else None, label=name, zorder=3 if fb else 2)
-        if roofline:
-            ax.axhline(roofline["gbytes_per_s"] * 1e9 / BY_NAME[case].bytes_per_elem / 1e6,
-                       ls="--", color="gray", lw=1, label=f"read roofline ({format_size(roofline['n'])})")
+            ax.plot(xs, ys, marker=markers[i % len(markers)], ms=7 if fb else 5, lw=3 if fb else 1.4,
+                    color="black" if fb else PEER_COLORS.get(name), label=name, zorder=4 if fb else 2,
+                    alpha=1 if fb else 0.85)
+            if fb:
+                for x, y in pts:
+                    ratio = results.ratio(case, x)
+                    if not math.isnan(ratio):
+                        ax.annotate(f"{ratio:.0f}x" if ratio >= 10 else f"{ratio:.1f}x", (x, y),
+                                    textcoords="offset points", xytext=(0, 9), ha="center", fontsize=10,
+                                    fontweight="bold", zorder=5,
+                                    bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.85))
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        sizes = results.sizes(case)
-        ax.set_xticks(sizes, [format_size(n) for n in sizes], fontsize=8)
+        ax.set_xticks(sizes, [format_size(n) for n in sizes], fontsize=11)
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_title(case, fontsize=10)
-        ax.set_xlabel("elements")
-        ax.set_ylabel("Melem/s")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.yaxis.set_major_locator(LogLocator(base=10))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="y", labelsize=11)
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi * 2.2)  # room for the ratio labels above the fastbce line
+        ax.set_title(f"{c.label} — {shape_text(c.width)}", fontsize=13)
+        ax.set_xlabel("elements per call (n)", fontsize=11)
+        ax.set_ylabel("Melem/s (log scale)", fontsize=11)
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", axis="y", alpha=0.12)
     for ax in list(axes.flat)[len(cases):]:
         ax.axis("off")
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center",
-               ncol=min(8, len(handles)), frameon=False)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
+    order = [results.fastbce] + [n for n in results.contenders if n != results.fastbce]
+    labels = [n for n in order if n in handles] + [n for n in handles if n not in order]
+    fig.suptitle(title, fontsize=15, y=1 - 0.12 / height, va="top")
+    fig.text(0.5, 1 - 0.5 / height, subtitle, fontsize=11, va="top", ha="center", linespacing=1.5)
+    fig.legend([handles[n] for n in labels], labels, loc="upper center", bbox_to_anchor=(0.5, 1 - 1.02 / height),
+               ncol=len(labels), frameon=False, fontsize=12)
+    chars = int(fig.get_figwidth() * 100 / 8.4)  # characters of 10.5 pt text per line at 100 dpi
+    caption = "\n".join(textwrap.fill(par, chars) for par in caption.split("\n"))
+    fig.text(0.01, 0.12 / height, caption, fontsize=10.5, va="bottom", ha="left", linespacing=1.4)
+    fig.tight_layout(rect=(0, bottom_in / height, 1, 1 - top_in / height))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

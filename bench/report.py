@@ -147,7 +147,8 @@ def roofline_text(roofline: dict | None, fractions: list[dict]) -> str:
                         if "runs_gbytes_per_s" in roof else "") + ")")
     for f in fractions:
         lines.append(f"  fastbce {f['case']:<24} {format_size(f['size']):>4}: {f['gbytes_per_s']:6.1f} GB/s"
-                     f" = {f['fraction'] * 100:5.1f}% of the {format_size(f.get('roofline_size', roofline['n']))} roofline")
+                     f" = {f['fraction'] * 100:5.1f}% of the "
+                     f"{format_size(f.get('roofline_size', roofline['n']))} roofline")
     return "\n".join(lines)
 
 
@@ -286,7 +287,7 @@ def plot(path: str | Path, results: Results, roofline: dict | None, title: str) 
         ax.grid(True, which="both", alpha=0.3)
     for ax in list(axes.flat)[len(cases):]:
         ax.axis("off")
-    handles, labels = {}, {}
+    handles = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)

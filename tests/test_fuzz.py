@@ -165,4 +165,5 @@ def test_fuzz_against_reference(p):
     np.testing.assert_array_equal(np.isposinf(g), np.isposinf(exp))
     np.testing.assert_array_equal(np.isneginf(g), np.isneginf(exp))
     fin = np.isfinite(exp)
-    assert np.all(err[fin] <= (rtol * np.broadcast_to(scale, np.shape(exp)) + 1e-30)[fin] + 1e-6 * (rdt != np.float64)), (g, exp)
+    bound = (rtol * np.broadcast_to(scale, np.shape(exp)) + 1e-30)[fin] + 1e-6 * (rdt != np.float64)
+    assert np.all(err[fin] <= bound), (g, exp)

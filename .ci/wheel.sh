@@ -44,7 +44,7 @@ while IFS= read -r f; do
 done < <(cd "$ROOT" && git ls-files CMakeLists.txt pyproject.toml README.md cpp python | grep -v '^cpp/tests/' ; \
          cd "$ROOT" && ls cpp/*.cpp cpp/*.h cpp/simd/*.h cpp/targets/*.cpp python/fastbce/*.py python/fastbce/*.pyi python/fastbce/py.typed)
 [ -z "$missing" ] || fail "sdist $sdist lacks:$missing"
-junk="$(printf '%s\n' "$listing" | grep -E '(^|/)(\.venv|\.hypothesis|\.benchmarks|\.pytest_cache|__pycache__|build)/|\.so$' || true)"
+junk="$(printf '%s\n' "$listing" | grep -E '(^|/)(\.venv[^/]*|\.hypothesis|\.benchmarks|\.pytest_cache|__pycache__|build)/|\.so$' || true)"
 [ -z "$junk" ] || fail "sdist carries build/cache files: $(echo "$junk" | head -5 | tr '\n' ' ')"
 
 # 2. auditwheel: repair to the manylinux policy this build qualifies for.

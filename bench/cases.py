@@ -45,7 +45,8 @@ class Case:
     def label(self) -> str:
         """The case in words, for tables and the plot."""
         what = ("logits" if self.from_logits else "probabilities") + f", {self.labels} labels"
-        parts = [what, "[batch] weight" if self.weighted else "", "per-sample losses" if self.reduction == "none" else "",
+        parts = [what, "[batch] weight" if self.weighted else "",
+                 "per-sample losses" if self.reduction == "none" else "",
                  self.dtype if self.dtype != "float32" else "",
                  f"rows of {self.width}" if self.width != 1 else ""]
         return ", ".join(p for p in parts if p)
@@ -68,7 +69,7 @@ class Case:
         """Cases with equal keys share input values (rows of 16 are the same values reshaped)."""
         return (self.dtype, self.kind, self.labels)
 
-    def with_width(self, width: int) -> "Case":
+    def with_width(self, width: int) -> Case:
         return dataclasses.replace(self, width=width)
 
 

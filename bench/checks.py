@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 
-from bench.cases import (BY_NAME, ROWS_MODES, ROWS_WIDTH, DataStore, case_by_name, check_result, format_size,
-                         shape_for)
+from bench.cases import BY_NAME, ROWS_MODES, ROWS_WIDTH, DataStore, case_by_name, check_result, format_size, shape_for
 from bench.contenders import Contender
 from bench.timing import TimingConfig, measure_group
 

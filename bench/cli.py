@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import cases as C
-from bench import checks, contenders, machine, report, roofline, targets
+from bench import cases as C, checks, contenders, machine, report, roofline, targets
 from bench.timing import TimingConfig, measure_group
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

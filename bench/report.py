@@ -148,7 +148,8 @@ def roofline_text(roofline: dict | None, fractions: list[dict], caches: dict | N
              f"  {'size':>5}  {'Melem/s':>8}  {'GB/s':>6}  fastest reader"]
     for n in sorted(roofline):
         r = roofline[n]
-        lines.append(f"  {format_size(n):>5}  {r['elems_per_s'] / 1e6:8.0f}  {r['gbytes_per_s']:6.1f}  {r['best_method']}")
+        lines.append(f"  {format_size(n):>5}  {r['elems_per_s'] / 1e6:8.0f}  {r['gbytes_per_s']:6.1f}  "
+                     f"{r['best_method']}")
     if fractions:
         sizes = sorted({f["size"] for f in fractions})
         cases = list(dict.fromkeys(f["case"] for f in fractions))

@@ -91,13 +91,15 @@ def loss(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, axis=-1, wei
     """
     v = per_sample(y_true, y_pred, axis=axis, dtype=dtype, from_logits=from_logits,
                    label_smoothing=label_smoothing, pos_weight=pos_weight)
-    if weight is not None:
-        w = np.asarray(weight).astype(dtype).astype(np.float64)
-        assert np.broadcast_shapes(w.shape, v.shape) == v.shape, (w.shape, v.shape)
-        v = v * w
-    if reduction == "none":
-        return v
-    total = float(np.sum(v, dtype=np.float64))
+    # inf * 0 (an infinite loss or weight times a zero) and inf + -inf (weights of both signs) are NaN, as in tf
+    with np.errstate(invalid="ignore"):
+        if weight is not None:
+            w = np.asarray(weight).astype(dtype).astype(np.float64)
+            assert np.broadcast_shapes(w.shape, v.shape) == v.shape, (w.shape, v.shape)
+            v = v * w
+        if reduction == "none":
+            return v
+        total = float(np.sum(v, dtype=np.float64))
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and weight is not None:

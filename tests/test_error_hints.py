@@ -138,7 +138,7 @@ def test_none_sample_weight_is_no_weight():
     assert B()([[0.0, 1.0]], [[0.3, 0.6]], sample_weight=None) == B()([[0.0, 1.0]], [[0.3, 0.6]])
 
 
-# ----------------------------------------------------------------------------- options (the runtime side of the typing misuses)
+# ------------------------------------------------------------- options (the runtime side of the typing misuses)
 @pytest.mark.parametrize("bad", ["yes", 1, None, 0.0, "True"])
 def test_from_logits_that_is_not_a_bool_is_a_type_error_everywhere(bad):
     for make in (lambda: B(from_logits=bad),

@@ -49,7 +49,8 @@ def _values(draw, rng, shape, dtype, kind):
     if v.size and draw(st.integers(0, 3)) == 0:  # a quarter of the examples get special values
         for _ in range(draw(st.integers(1, 3))):
             v.reshape(-1)[draw(st.integers(0, v.size - 1))] = draw(st.sampled_from(specials))
-    return v.astype(dt)
+    with np.errstate(over="ignore"):  # float16: a 1e30 special logit drawn above becomes inf, one more special
+        return v.astype(dt)
 
 
 def _layout(draw, v):
@@ -165,4 +166,5 @@ def test_fuzz_against_reference(p):
     np.testing.assert_array_equal(np.isposinf(g), np.isposinf(exp))
     np.testing.assert_array_equal(np.isneginf(g), np.isneginf(exp))
     fin = np.isfinite(exp)
-    assert np.all(err[fin] <= (rtol * np.broadcast_to(scale, np.shape(exp)) + 1e-30)[fin] + 1e-6 * (rdt != np.float64)), (g, exp)
+    bound = (rtol * np.broadcast_to(scale, np.shape(exp)) + 1e-30)[fin] + 1e-6 * (rdt != np.float64)
+    assert np.all(err[fin] <= bound), (g, exp)

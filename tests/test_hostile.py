@@ -83,7 +83,8 @@ def test_every_layout_and_dtype_matches_reference(kind, label_dtype, pred_dtype,
             loss_shape = tuple(np.delete(np.array(SHAPE), axis))
             # weights in the same hostile layout: per-sample (batch) and full per-sample-loss shape
             wb, wb_own = layouts.make(rng.random(loss_shape[0]) + 0.5, kind, tmp_path, f"wb{axis}{from_logits}")
-            wf, wf_own = layouts.make((rng.random(loss_shape) * 2).astype(np.float32), kind, tmp_path, f"wf{axis}{from_logits}")
+            wf, wf_own = layouts.make((rng.random(loss_shape) * 2).astype(np.float32), kind, tmp_path,
+                                      f"wf{axis}{from_logits}")
             owners = (t_own, p_own, wb_own, wf_own)
             before = [o.snapshot() for o in owners]
             for chunk in (_inputs.CHUNK, 7):

@@ -24,6 +24,7 @@ def test_demo_prints_seed_and_table():
 
 def test_numpy_formula_of_the_demo_matches_the_package():
     import numpy as np
+
     from fastbce.__main__ import numpy_bce
     rng = np.random.default_rng(0)
     y = (rng.random((50, 8)) < 0.5).astype(np.float32)

@@ -61,7 +61,10 @@ def test_hostile_layouts_use_chunk_sized_memory(kind, label_dtype, pred_dtype, t
     shape = (1024, 2048)
     rng = np.random.default_rng(11)
     y = (rng.random(shape) < 0.5).astype(label_dtype)
-    x = rng.random(shape).astype(pred_dtype) if np.dtype(pred_dtype).kind == "f" else rng.integers(0, 2, shape).astype(pred_dtype)
+    if np.dtype(pred_dtype).kind == "f":
+        x = rng.random(shape).astype(pred_dtype)
+    else:
+        x = rng.integers(0, 2, shape).astype(pred_dtype)
     yt, _ = layouts.make(y, kind, tmp_path, "yt")
     yp, _ = layouts.make(x, kind, tmp_path, "yp")
     del y, x

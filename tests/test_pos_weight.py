@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import fastbce
-from fastbce import _inputs
 
 import reference
 

@@ -133,7 +133,8 @@ def test_env_num_threads_invalid_is_clear_error():
 def test_default_threads_follow_affinity():
     if not hasattr(os, "sched_setaffinity"):
         pytest.skip("no sched_setaffinity")
-    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); import fastbce; print(fastbce.get_num_threads())"
+    code = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+            "import fastbce; print(fastbce.get_num_threads())")
     env = {k: v for k, v in os.environ.items() if k != "FASTBCE_NUM_THREADS"}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -56,7 +56,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterator, Optional, Tuple, Union
+from collections.abc import Iterator
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt

@@ -12,8 +12,20 @@ from __future__ import annotations
 
 import enum
 import operator
-from typing import (Any, ClassVar, Dict, Final, Literal, Mapping, Optional, Sequence, SupportsFloat, SupportsIndex, Tuple,
-                    Type, Union)
+from collections.abc import Mapping, Sequence
+from typing import (
+    Any,
+    ClassVar,
+    Dict,
+    Final,
+    Literal,
+    Optional,
+    SupportsFloat,
+    SupportsIndex,
+    Tuple,
+    Type,
+    Union,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -103,7 +115,9 @@ _MODES: Dict[Optional[str], ReductionMode] = {
 _NAMES: Dict[str, ReductionName] = {name: name for name in Reduction.all()}
 
 # Compute dtypes a spec may force (Keras 3's `dtype` argument); float16 is computed in float32.
-_DTYPES: Dict[str, "np.dtype[Any]"] = {"float16": np.dtype(np.float16), "float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+_DTYPES: Dict[str, np.dtype[Any]] = {
+    "float16": np.dtype(np.float16), "float32": np.dtype(np.float32), "float64": np.dtype(np.float64)
+}
 
 
 def check_from_logits(from_logits: object) -> bool:

@@ -7,7 +7,8 @@ inputs; the input rules (dtypes, shapes, sample weights) are documented in
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
+from collections.abc import Mapping
+from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
 
 import numpy.typing as npt
 

@@ -177,10 +177,10 @@ def check_pos_weight(pos_weight: object) -> Optional[Tuple[float, ...]]:
     return values
 
 
-def _pos_weight_buffers(values: Optional[Tuple[float, ...]]) -> Optional[PosWeightBuffers]:
+def _pos_weight_buffers(values: Optional[Tuple[float, ...]], keep_ones: bool = False) -> Optional[PosWeightBuffers]:
     """(period, float32 array, float64 array) for the core, or None when every weight is 1 (no pos weight:
-    the same bits as without one)."""
-    if values is None or all(v == 1.0 for v in values):
+    the same bits as without one) unless ``keep_ones``."""
+    if values is None or (not keep_ones and all(v == 1.0 for v in values)):
         return None
     period = len(values)
     lanes = np.resize(np.asarray(values, np.float64), period + _POS_WEIGHT_LANES)  # repeats with the period
@@ -208,6 +208,10 @@ def check_dtype(dtype: object) -> Optional[np.dtype[Any]]:
     return _DTYPES[name]
 
 
+#: the options a spec is built from (build's keywords); the other attributes are derived from them
+_OPTIONS = ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction", "dtype")
+
+
 class LossSpec:
     """One binary cross-entropy, validated (use :meth:`build`). Immutable."""
 
@@ -225,22 +229,19 @@ class LossSpec:
     core: Tuple[bool, float, int, Optional[PosWeightBuffers]]
 
     def __init__(self, from_logits: bool, label_smoothing: float, pos_weight: Optional[Tuple[float, ...]], axis: int,
-                 reduction: ReductionArg, reduction_mode: ReductionMode, dtype: Optional[np.dtype[Any]]) -> None:
+                 reduction: ReductionArg, reduction_mode: ReductionMode, dtype: Optional[np.dtype[Any]],
+                 keep_unit_pos_weight: bool = False) -> None:
         set_ = object.__setattr__
         set_(self, "from_logits", from_logits)
         set_(self, "label_smoothing", label_smoothing)
         set_(self, "pos_weight", pos_weight)  # None or a tuple of floats, as given (for configs)
-        set_(self, "pos_weight_buffers", _pos_weight_buffers(pos_weight))
+        set_(self, "pos_weight_buffers", _pos_weight_buffers(pos_weight, keep_unit_pos_weight))
         set_(self, "axis", axis)
         set_(self, "reduction", reduction)  # the name as given (None stays None, for configs)
         set_(self, "reduction_mode", reduction_mode)
         set_(self, "dtype", dtype)
-        self._set_core()
-
-    def _set_core(self) -> None:
-        """What the compiled core reads, in one tuple (cpp/loss_spec_py.h)."""
-        core = (self.from_logits, self.label_smoothing, int(self.reduction_mode), self.pos_weight_buffers)
-        object.__setattr__(self, "core", core)
+        # what the compiled core reads, in one tuple (cpp/loss_spec_py.h)
+        set_(self, "core", (from_logits, label_smoothing, int(reduction_mode), self.pos_weight_buffers))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("LossSpec is immutable; use replace()")
@@ -266,8 +267,7 @@ class LossSpec:
 
     def replace(self, **changes: Any) -> LossSpec:
         """A spec with some options changed (validated again)."""
-        options = {k: getattr(self, k) for k in ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction",
-                                                 "dtype")}
+        options = {k: getattr(self, k) for k in _OPTIONS}
         options.update(changes)
         return LossSpec.build(**options)
 
@@ -285,18 +285,12 @@ class LossSpec:
             return self
         if (start, stop) == (0, self.pos_weight_buffers[0]):
             return self
-        window = LossSpec(self.from_logits, self.label_smoothing, None, self.axis, self.reduction,
-                          self.reduction_mode, self.dtype)
-        object.__setattr__(window, "pos_weight", self.pos_weight[start:stop])
-        ones = stop - start + _POS_WEIGHT_LANES
-        object.__setattr__(window, "pos_weight_buffers", _pos_weight_buffers(self.pos_weight[start:stop]) or
-                           (stop - start, np.ones(ones, np.float32), np.ones(ones, np.float64)))
-        window._set_core()
-        return window
+        # a window of weights that are all 1 keeps the pos-weight formula, as the rest of the call computes it
+        return LossSpec(self.from_logits, self.label_smoothing, self.pos_weight[start:stop], self.axis, self.reduction,
+                        self.reduction_mode, self.dtype, keep_unit_pos_weight=True)
 
     def __eq__(self, other: object) -> bool:
-        keys = ("from_logits", "label_smoothing", "pos_weight", "axis", "reduction", "dtype")
-        return isinstance(other, LossSpec) and all(getattr(self, k) == getattr(other, k) for k in keys)
+        return isinstance(other, LossSpec) and all(getattr(self, k) == getattr(other, k) for k in _OPTIONS)
 
     __hash__: ClassVar[None] = None  # type: ignore[assignment]  # unhashable, as it defines __eq__
 

@@ -89,7 +89,9 @@ def test_public_names():
                                     "available_isas", "set_num_threads", "get_num_threads", "__version__",
                                     # for annotations (issue 12): result types and the reduction names
                                     "LossResult", "LossArray", "LossFloat16", "LossFloat32", "LossFloat64",
-                                    "ReductionName"}
+                                    "ReductionName",
+                                    # training (issue 10): gradient-boosting derivatives
+                                    "grad_hess"}
     for name in fastbce.__all__:
         assert hasattr(fastbce, name)
     assert isinstance(fastbce.__version__, str) and fastbce.__version__[0].isdigit()

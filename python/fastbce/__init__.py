@@ -15,6 +15,7 @@ For annotations: a loss returns a ``LossResult`` (``LossFloat32 | LossFloat64 |
 LossFloat16 | LossArray``); ``reduction`` takes a ``ReductionName`` (or ``None``).
 """
 from ._core import available_isas, get_num_threads, isa, set_num_threads
+from ._grad import grad_hess
 from ._results import LossArray, LossFloat16, LossFloat32, LossFloat64, LossResult
 from ._spec import ReductionName
 from .losses import BinaryCrossentropy, Reduction, binary_crossentropy
@@ -47,6 +48,7 @@ __all__ = [
     "available_isas",
     "binary_crossentropy",
     "get_num_threads",
+    "grad_hess",
     "isa",
     "set_num_threads",
 ]

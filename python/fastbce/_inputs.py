@@ -508,3 +508,124 @@ def _chunked(yt: _Array, yp: _Array, a: int, cdt: _DType, weight: Optional[_Weig
                 if out is not None:
                     out[idx + tb_] = v
     return total
+
+
+# --------------------------------------------------------------------------- gradients
+class GradInputs:
+    """The inputs of a gradient (``fastbce._grad``), prepared by the loss's rules: ``y_true`` / ``y_pred`` in
+    the compute dtype with the loss's squeezed shape, and ``factor``, the per-sample chain factor of the
+    reduction (sample weight x reduction scale x cotangent / length of ``axis``), shaped to broadcast
+    against them."""
+
+    __slots__ = ("y_true", "y_pred", "factor", "grad_shape", "grad_dtype")
+
+    def __init__(self, y_true: _Array, y_pred: _Array, factor: _Array, grad_shape: _Shape,
+                 grad_dtype: _DType) -> None:
+        self.y_true, self.y_pred, self.factor = y_true, y_pred, factor
+        self.grad_shape, self.grad_dtype = grad_shape, grad_dtype
+
+    def finish_grad(self, grad: _Array) -> _Array:
+        """The gradient in ``y_pred``'s shape and dtype."""
+        return grad.reshape(self.grad_shape).astype(self.grad_dtype, copy=False)
+
+
+def _grad_dtype(dt: _DType, cdt: _DType) -> _DType:
+    """The gradient's dtype: y_pred's, when it is a float dtype (bfloat16 included), else the compute dtype."""
+    return dt if dt.kind == "f" or dt.name == "bfloat16" else cdt
+
+
+def prepare_grad(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec,
+                 grad_out: object) -> GradInputs:
+    """The loss's input rules (dtypes, squeeze, axis, sample weights) for a gradient; see ``GradInputs``."""
+    yp = _to_array(y_pred, "y_pred")
+    _check_real(yp, "y_pred")
+    yt = _to_array(y_true, "y_true")
+    _check_real(yt, "y_true")
+    cdt, _ = _compute_dtype(yp.dtype, spec.dtype)
+    grad_dtype = _grad_dtype(yp.dtype, cdt)
+    if spec.pos_weight is not None and yp.ndim:
+        spec.check_classes(yp.shape[-1], yp.shape)
+    t_shape, p_shape = yt.shape, yp.shape
+    yt, yp = _squeeze_pair(yt, yp, spec.from_logits)
+    shape = yp.shape
+    a = normalize_axis(spec.axis, yp.ndim, shape)
+    loss_shape = shape[:a] + shape[a + 1 :]
+    reduced = shape[a]
+    nsamples = math.prod(loss_shape)
+    mode = spec.reduction_mode
+
+    weight: Any = 1.0
+    weight_sum = float(nsamples)
+    if sample_weight is not None:
+        hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
+        kind, value, given = _prepare_weight(sample_weight, loss_shape, cdt, hint)
+        if kind == "one":
+            weight = float(value[0])
+        elif kind == "prefix":
+            arr, k = value
+            weight = arr.reshape(tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k))
+        else:
+            weight = value
+        if mode == _MEAN_WITH_SAMPLE_WEIGHT:
+            weight_sum = _weight_sum(given, cdt)
+
+    scalar_loss = len(loss_shape) == 0
+    if mode == ReductionMode.SUM_OVER_BATCH_SIZE:
+        scale = 1.0 / nsamples if nsamples else 0.0
+    elif mode == _MEAN_WITH_SAMPLE_WEIGHT and not scalar_loss:
+        scale = 0.0 if weight_sum == 0.0 else 1.0 / weight_sum
+    else:
+        scale = 1.0
+    cotangent = _cotangent(grad_out, loss_shape, mode)
+    with np.errstate(all="ignore"):  # inf / NaN weights give inf / NaN gradients, quietly
+        factor = np.asarray(np.multiply(np.multiply(weight, cotangent, dtype=np.float64), scale / max(reduced, 1)))
+        factor = np.broadcast_to(factor, loss_shape).astype(cdt)
+    factor = np.expand_dims(factor, a)
+    return GradInputs(yt.astype(cdt, copy=False), yp.astype(cdt, copy=False), factor, p_shape, grad_dtype)
+
+
+def _cotangent(grad_out: object, loss_shape: _Shape, mode: ReductionMode) -> Any:
+    """``grad_out`` as a float64 number (reducing modes) or an array broadcast to the per-sample loss
+    (``none``); 1 when None."""
+    if grad_out is None:
+        return 1.0
+    g = _to_array(grad_out, "grad_out")
+    _check_real(g, "grad_out")
+    if mode != _NONE or not loss_shape:
+        if g.size != 1:
+            raise ValueError(f"grad_out of shape {g.shape}: the loss is a scalar, so its cotangent is one number")
+        return float(g.reshape(-1)[0])
+    try:
+        return np.broadcast_to(g.astype(np.float64, copy=False), loss_shape)
+    except ValueError:
+        raise ValueError(f"grad_out of shape {g.shape} does not broadcast to the per-sample loss of shape "
+                         f"{tuple(loss_shape)}") from None
+
+
+def prepare_elementwise(y_true: object, y_pred: object, sample_weight: object,
+                        spec: LossSpec) -> Tuple[_Array, _Array, Optional[_Array], _DType]:
+    """``(y_true, y_pred, weight, out dtype)`` for per-element derivatives (``grad_hess``): the loss's dtype and
+    squeeze rules, ``y_pred``'s shape kept; the weight broadcast to it (a ``[n]`` weight of ``[n, 1]``
+    predictions fits too), else ``ValueError`` naming both shapes."""
+    yp = _to_array(y_pred, "y_pred")
+    _check_real(yp, "y_pred")
+    yt = _to_array(y_true, "y_true")
+    _check_real(yt, "y_true")
+    cdt, _ = _compute_dtype(yp.dtype, spec.dtype)
+    if spec.pos_weight is not None and yp.ndim:
+        spec.check_classes(yp.shape[-1], yp.shape)
+    p_shape = yp.shape
+    yt, sq = _squeeze_pair(yt, yp, spec.from_logits)
+    yt = yt.reshape(p_shape) if sq.shape != p_shape else yt
+    weight = None
+    if sample_weight is not None:
+        w = _to_array(sample_weight, "sample_weight")
+        _check_real(w, "sample_weight")
+        if w.ndim == 1 and len(p_shape) == 2 and p_shape[1] == 1 and w.shape[0] == p_shape[0]:
+            w = w[:, None]
+        try:
+            weight = np.broadcast_to(w, p_shape).astype(cdt)
+        except ValueError:
+            raise ValueError(f"sample_weight of shape {w.shape} does not broadcast to y_pred's shape "
+                             f"{tuple(p_shape)}") from None
+    return yt.astype(cdt, copy=False), yp.astype(cdt, copy=False), weight, cdt

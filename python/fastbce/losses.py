@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
 
+import numpy as np
 import numpy.typing as npt
 
-from . import _inputs
+from . import _frameworks, _inputs
+from ._grad import value_and_grad as _value_and_grad
 from ._results import LossResult
 from ._spec import DTypeArg, LossSpec, PosWeightArg, Reduction, ReductionArg
 
 __all__ = ["BinaryCrossentropy", "Reduction", "binary_crossentropy"]
 
 _compute = _inputs.compute
+_ndarray = np.ndarray
 _B = TypeVar("_B", bound="BinaryCrossentropy")
 
 
@@ -71,6 +74,10 @@ def binary_crossentropy(
     """
     spec = LossSpec.build(from_logits=from_logits, label_smoothing=label_smoothing, pos_weight=pos_weight,
                           axis=axis, reduction=Reduction.NONE)
+    if type(y_pred) is not _ndarray:
+        framework = _frameworks.detect(y_pred, y_true)
+        if framework is not None:
+            return _frameworks.loss(framework, y_true, y_pred, None, spec)  # type: ignore[no-any-return]
     return _compute(y_true, y_pred, None, spec)
 
 
@@ -273,7 +280,45 @@ class BinaryCrossentropy:
             TypeError: If an input has a non-real dtype (complex, object, str...)
                 or `y_true` / `y_pred` is None.
         """
+        if type(y_pred) is not _ndarray:  # tensors of TensorFlow, torch or JAX: a differentiable tensor
+            framework = _frameworks.detect(y_pred, y_true, sample_weight)
+            if framework is not None:
+                return _frameworks.loss(framework, y_true, y_pred, sample_weight, self._spec)  # type: ignore[no-any-return]
         return _compute(y_true, y_pred, sample_weight, self._spec)
+
+    def value_and_grad(
+        self,
+        y_true: npt.ArrayLike,
+        y_pred: npt.ArrayLike,
+        sample_weight: Optional[npt.ArrayLike] = None,
+        grad_out: Optional[npt.ArrayLike] = None,
+    ) -> Tuple[LossResult, npt.NDArray[Any]]:
+        """The loss and its gradient with respect to `y_pred`, in one call.
+
+        The gradient is TensorFlow's gradient of tf_keras's loss (`tf.GradientTape`
+        with tensor inputs): 0 where a probability is clipped to [1e-7, 1 - 1e-7],
+        `sigmoid(x) - y` for logits (with the limits at +-inf), through label
+        smoothing, `pos_weight`, the sample weights and the reduction.
+
+        >>> bce = fastbce.BinaryCrossentropy(from_logits=True)
+        >>> loss, grad = bce.value_and_grad([[0.], [1.]], [[0.], [0.]])
+        >>> grad
+        array([[ 0.25],
+               [-0.25]], dtype=float32)
+
+        Args:
+            y_true, y_pred, sample_weight: as for `__call__`.
+            grad_out: The cotangent. For the reducing modes a number: the
+                gradient of `grad_out * loss`. For `NONE`, an array that
+                broadcasts to the per-sample loss: the gradient of
+                `sum(grad_out * loss)`. None (default): 1 (for `NONE`, the
+                gradient of the sum of the per-sample losses).
+
+        Returns:
+            `(loss, grad)`: `loss` as `__call__` returns it, `grad` an ndarray
+            with `y_pred`'s shape and dtype (float32 for integer `y_pred`).
+        """
+        return _value_and_grad(y_true, y_pred, sample_weight, self._spec, grad_out)
 
     def call(self, y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> LossResult:
         """Per-sample losses, unweighted and unreduced.
@@ -285,6 +330,10 @@ class BinaryCrossentropy:
         Returns:
             Loss values per sample, shape `[batch_size, d0, .. dN-1]`.
         """
+        if type(y_pred) is not _ndarray:
+            framework = _frameworks.detect(y_pred, y_true)
+            if framework is not None:
+                return _frameworks.loss(framework, y_true, y_pred, None, self._call_spec)  # type: ignore[no-any-return]
         return _compute(y_true, y_pred, None, self._call_spec)
 
     # -- config ----------------------------------------------------------------

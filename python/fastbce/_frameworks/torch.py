@@ -53,9 +53,16 @@ def _host(value: object, name: str, float32: bool = False) -> Any:
     return t.numpy()
 
 
+def _from_numpy(arr: Any) -> Any:
+    """``torch.from_numpy`` of a fastbce result (shared memory; a read-only one is copied, which torch would
+    otherwise warn about, as its tensors are writable)."""
+    arr = np.asarray(arr)
+    return torch.from_numpy(arr if arr.flags.writeable else arr.copy())
+
+
 def _tensor(value: object, dtype: Optional[Any]) -> Any:
     """A fastbce result (NumPy scalar or array) as a CPU tensor, converted to ``dtype`` when given."""
-    out = torch.from_numpy(np.asarray(value))
+    out = _from_numpy(value)
     return out if dtype is None or out.dtype == dtype else out.to(dtype)
 
 
@@ -74,7 +81,7 @@ class FastbceBinaryCrossentropy(torch.autograd.Function):  # type: ignore[misc] 
         value, grad = value_and_grad(y_true, _host(y_pred, "y_pred", float32=y_pred.dtype in _HALF),
                                      sample_weight, spec)
         out = _tensor(value, half)
-        ctx.save_for_backward(torch.from_numpy(grad))
+        ctx.save_for_backward(_from_numpy(grad))
         ctx.pred_dtype = y_pred.dtype
         ctx.cotangent_shape = None
         if spec.reduction_mode == ReductionMode.NONE and out.ndim:

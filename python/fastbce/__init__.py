@@ -14,6 +14,7 @@ CPU runs; ``set_num_threads`` / ``get_num_threads`` control the thread pool.
 For annotations: a loss returns a ``LossResult`` (``LossFloat32 | LossFloat64 |
 LossFloat16 | LossArray``); ``reduction`` takes a ``ReductionName`` (or ``None``).
 """
+from . import metrics
 from ._core import available_isas, get_num_threads, isa, set_num_threads
 from ._grad import grad_hess
 from ._results import LossArray, LossFloat16, LossFloat32, LossFloat64, LossResult
@@ -48,6 +49,7 @@ __all__ = [
     "available_isas",
     "binary_crossentropy",
     "get_num_threads",
+    "metrics",
     "grad_hess",
     "isa",
     "set_num_threads",

@@ -287,6 +287,26 @@ def _buffer(w: _Array, cdt: _DType) -> _Array:
 
 # --------------------------------------------------------------------------- general path
 def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> LossResult:
+    total, result, out, _ = _general_total(y_true, y_pred, sample_weight, spec)
+    return result.finish(total, out)
+
+
+def metric_totals(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> Tuple[float, float]:
+    """A streaming mean's update (tf_keras's ``Mean`` metric over the per-sample losses): the float64 sum of
+    the weighted per-sample losses, and the float64 sum of the weights broadcast to the per-sample loss (the
+    number of per-sample losses without weights). ``spec``'s reduction is not used.
+
+    The total is summed from the per-sample values in float64 (NumPy's pairwise sum), not by the kernels'
+    float trees, so that it does not depend on how the data is split into updates beyond float64 rounding."""
+    _, _, out, count = _general_total(y_true, y_pred, sample_weight, spec.replace(reduction=None), True)
+    assert out is not None  # reduction none fills the per-sample values
+    return float(np.sum(out, dtype=np.float64)), count
+
+
+def _general_total(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec,
+                   want_count: bool = False) -> Tuple[float, _Result, Optional[_Array], float]:
+    """The general path up to the float64 total: ``(total, how it becomes the result, the per-sample values for
+    none, the sum of the broadcast weights when ``want_count``, else 0)``."""
     yp = _to_array(y_pred, "y_pred")
     _check_real(yp, "y_pred")
     yt = _to_array(y_true, "y_true")
@@ -307,15 +327,21 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
 
     weight = None
     weight_sum = float(nsamples)
+    count = float(nsamples)
     if sample_weight is not None:
         hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
         weight = _prepare_weight(sample_weight, loss_shape, cdt, hint)
         if mode == _MEAN_WITH_SAMPLE_WEIGHT:
             weight_sum = _weight_sum(weight[2], cdt)
+        if want_count:
+            count = _broadcast_weight_sum(weight, loss_shape, cdt)
     result = _Result(mode, nsamples, weight_sum, len(loss_shape) == 0, cdt, rdt)
 
     if nsamples == 0 or reduced == 0:
-        return degenerate(loss_shape, nsamples, result)
+        if nsamples == 0:
+            return 0.0, result, _empty(loss_shape, cdt), count
+        # mean over a zero-length axis is NaN (as tf.reduce_mean gives); NaN * w is NaN
+        return float("nan"), result, np.full(loss_shape, np.nan, dtype=cdt), count
 
     out = _empty(loss_shape, cdt) if mode == _NONE else None
 
@@ -341,7 +367,19 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
             wshape = tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k)
             weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)), weight[2])
         total = _chunked(yt, yp, a, cdt, weight, out, spec)
-    return result.finish(total, out)
+    return total, result, out, count
+
+
+def _broadcast_weight_sum(weight: _Weight, loss_shape: _Shape, cdt: _DType) -> float:
+    """The float64 sum of a prepared weight broadcast to the per-sample loss (a ``Mean`` metric's count)."""
+    kind, value, _ = weight
+    nsamples = math.prod(loss_shape)
+    if kind == "one":
+        return float(value[0]) * nsamples
+    if kind == "prefix":
+        arr, k = value
+        return float(np.sum(arr, dtype=np.float64)) * math.prod(loss_shape[k:])
+    return float(np.sum(value.astype(cdt, copy=False) if value.dtype != cdt else value, dtype=np.float64))
 
 
 def _one_sample_hint(t_shape: _Shape, p_shape: _Shape, n: int) -> str:

@@ -11,7 +11,6 @@ tf = pytest.importorskip("tensorflow")
 
 from fastbce.metrics import BinaryCrossentropy  # noqa: E402
 
-
 # 1-D batches are one sample each: only a scalar weight applies to them (the loss's rule)
 CASES = [(w, s) for w in ["none", "batch", "scalar", "column"] for s in [(16, 1), (16, 5), (16,)]
          if len(s) == 2 or w in ("none", "scalar")]

@@ -410,7 +410,8 @@ class _ArrowReader(Reader):
 
 
 class ParquetReader(_ArrowReader):
-    """A Parquet file, read with ``ParquetFile.iter_batches`` (only the columns asked for)."""
+    """A Parquet file, read with ``ParquetFile.iter_batches`` (only the columns asked for, a row group's pages at
+    a time)."""
 
     format = "parquet"
 
@@ -419,7 +420,9 @@ class ParquetReader(_ArrowReader):
         _need_pyarrow(path, "Parquet")
         pq = pyarrow_module("pyarrow.parquet")
         try:
-            self._file = pq.ParquetFile(path)
+            # pre_buffer keeps the row groups it has read cached until the file is closed: memory would grow
+            # with the file (pyarrow 26)
+            self._file = pq.ParquetFile(path, pre_buffer=False)
         except (ValueError, OSError) as e:
             raise InputError(f"{path}: not a readable Parquet file: {e}") from None
         self._setup(self._file.schema_arrow)

@@ -338,7 +338,14 @@ def test_mismatched_lengths(tmp_path, capsys, rng, lengths):
 def test_mismatched_row_shapes(tmp_path, capsys):
     f = save_npy(tmp_path, y=np.zeros((10, 3), np.float32), p=np.zeros((10, 4), np.float32))
     code, _, err = run(capsys, "-y", f["y"], "-p", f["p"])
-    assert code == 1 and "(3,)" in err and "(4,)" in err
+    assert code == 1 and "rows of shape (3,)" in err and "rows of shape (4,)" in err
+    f = save_npy(tmp_path, y=np.zeros(10, np.float32), p=np.zeros((10, 2), np.float32))
+    code, _, err = run(capsys, "-y", f["y"], "-p", f["p"])
+    assert code == 1 and "one value per row" in err and "rows of shape (2,)" in err
+    np.savez(tmp_path / "z.npy.npz", a=np.zeros(3))
+    os.replace(tmp_path / "z.npy.npz", tmp_path / "z.npy")  # a .npz named .npy
+    code, _, err = run(capsys, "-y", tmp_path / "z.npy", "-p", f["p"])
+    assert code == 1 and "not a .npy file" in err
     f = save_npy(tmp_path, y=np.zeros((10, 3), np.float32), p=np.zeros((10, 3), np.float32),
                  w=np.zeros((10, 5), np.float32))
     code, _, err = run(capsys, "-y", f["y"], "-p", f["p"], "-w", f["w"])
@@ -456,6 +463,18 @@ def test_progress_line_shows_eta_while_running():
     bar.update(250, 10_000_000, None)
     line = stream.getvalue()
     assert line.startswith("\r[######------------------]  25.0%  250/1.0k rows") and "ETA" in line
+
+
+def test_progress_line_without_a_row_count():
+    # CSV and Arrow streams: the fraction of the file read, no total
+    import io
+    stream = io.StringIO()
+    bar = cli.Progress(stream, None, start=0.0)
+    bar.update(1500, 10_000_000, 0.5)
+    line = stream.getvalue()
+    assert line.startswith("\r[############------------]  50.0%  1.5k rows  ") and "ETA" in line
+    bar.update(3000, 20_000_000, None, final=True)
+    assert stream.getvalue().endswith("\n") and "100.0%  3.0k rows" in stream.getvalue()
 
 
 # ----------------------------------------------------------------------------- entry points

@@ -136,6 +136,9 @@ def test_arrow_errors(tmp_path, capsys, rng):
     (tmp_path / "bad.parquet").write_bytes(b"not parquet at all")
     code, _, err = run(capsys, tmp_path / "bad.parquet", "-y", "y", "-p", "q")
     assert code == 1 and "not a readable Parquet file" in err
+    (tmp_path / "bad.feather").write_bytes(b"ARROW1\x00\x00garbage")
+    code, _, err = run(capsys, tmp_path / "bad.feather", "-y", "y", "-p", "q")
+    assert code == 1 and "not a readable Arrow IPC file" in err
     (tmp_path / "bad.csv").write_text("y,p\n1,0.5\n0,abc\n")
     code, _, err = run(capsys, tmp_path / "bad.csv", "-y", "y", "-p", "p")
     assert code == 1 and "'abc'" in err

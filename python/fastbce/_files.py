@@ -201,6 +201,8 @@ class NpyReader(Reader):
                 raise InputError(f"{path} holds Python objects: expected numbers") from None
             raise InputError(f"{path}: not a readable .npy file: {e}") from None
         if not isinstance(full, np.memmap):
+            if hasattr(full, "close"):  # an NpzFile
+                full.close()
             raise InputError(f"{path}: not a .npy file (numpy.load gave a {type(full).__name__})")
         _check_numeric(full.dtype, path)
         if full.ndim == 0:
@@ -252,35 +254,42 @@ class NpzReader(Reader):
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as e:
             raise InputError(f"{path}: not a readable .npz file: {e}") from None
-        self._members = [m[:-4] for m in self._zip.namelist() if m.endswith(".npy")]
-        self._check_columns()
         self._streams: Dict[Optional[str], Any] = {}
         self._infos: Dict[Optional[str], ColumnInfo] = {}
         self._lengths: Dict[Optional[str], int] = {}
-        for c in self.columns:
-            name = self._resolve(c)
-            f = self._zip.open(name + ".npy")
-            self._streams[c] = f
-            try:
-                version = np.lib.format.read_magic(f)
-                if version == (1, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-                elif version == (2, 0):
-                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-                else:  # 3.0 is only written for structured dtypes with non-latin1 field names
-                    raise ValueError(f"unsupported .npy format version {version}")
-            except ValueError as e:
-                raise InputError(f"{path}: member {name!r} is not a readable array: {e}") from None
-            _check_numeric(dtype, f"{path}: member {name!r}")
-            if len(shape) == 0:
-                raise InputError(f"{path}: member {name!r} is a scalar: expected an array with one row per sample")
-            if fortran and len(shape) > 1:
-                raise InputError(f"{path}: member {name!r} is Fortran-ordered, so its rows are not contiguous and "
-                                 "cannot be streamed: save it with numpy.ascontiguousarray(...)")
-            self._infos[c] = ColumnInfo(dtype, tuple(shape[1:]))
-            self._lengths[c] = int(shape[0])
+        self._members = [m[:-4] for m in self._zip.namelist() if m.endswith(".npy")]
+        try:
+            self._check_columns()
+            for c in self.columns:
+                self._open_member(c)
+        except BaseException:
+            self.close()
+            raise
         self.rows = next(iter(self._lengths.values()), 0) if len(set(self._lengths.values())) == 1 else None
         self._pos = 0
+
+    def _open_member(self, c: Optional[str]) -> None:
+        path, name = self.path, self._resolve(c)
+        f = self._zip.open(name + ".npy")
+        self._streams[c] = f
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:  # 3.0 is only written for structured dtypes with non-latin1 field names
+                raise ValueError(f"unsupported .npy format version {version}")
+        except ValueError as e:
+            raise InputError(f"{path}: member {name!r} is not a readable array: {e}") from None
+        _check_numeric(dtype, f"{path}: member {name!r}")
+        if len(shape) == 0:
+            raise InputError(f"{path}: member {name!r} is a scalar: expected an array with one row per sample")
+        if fortran and len(shape) > 1:
+            raise InputError(f"{path}: member {name!r} is Fortran-ordered, so its rows are not contiguous and "
+                             "cannot be streamed: save it with numpy.ascontiguousarray(...)")
+        self._infos[c] = ColumnInfo(dtype, tuple(shape[1:]))
+        self._lengths[c] = int(shape[0])
 
     def column_rows(self, column: Optional[str]) -> Optional[int]:
         return self._lengths[column]
@@ -425,7 +434,11 @@ class ParquetReader(_ArrowReader):
             self._file = pq.ParquetFile(path, pre_buffer=False)
         except (ValueError, OSError) as e:
             raise InputError(f"{path}: not a readable Parquet file: {e}") from None
-        self._setup(self._file.schema_arrow)
+        try:
+            self._setup(self._file.schema_arrow)
+        except BaseException:
+            self._file.close()
+            raise
         self.rows = int(self._file.metadata.num_rows)
 
     def _batches(self) -> Iterator[Any]:
@@ -455,15 +468,20 @@ class IpcReader(_ArrowReader):
         self._stream = magic != b"ARROW1"
         self._size = os.path.getsize(path)
         try:
+            self._open(ipc)
+        except BaseException:
+            self._source.close()
+            raise
+
+    def _open(self, ipc: Any) -> None:
+        try:
             if self._stream:
                 schema = ipc.open_stream(self._source).schema
                 self._source.seek(0)
             else:
-                self._reader = ipc.open_file(self._source)
-                schema = self._reader.schema
+                schema = ipc.open_file(self._source).schema
         except (ValueError, OSError) as e:
-            self._source.close()
-            raise InputError(f"{path}: not a readable Arrow IPC file: {e}") from None
+            raise InputError(f"{self.path}: not a readable Arrow IPC file: {e}") from None
         self._setup(schema)
         names = _arrow_names(schema)
         self._options = ipc.IpcReadOptions(
@@ -472,7 +490,7 @@ class IpcReader(_ArrowReader):
         self._done_batches = 0
         if not self._stream:
             self._reader = ipc.open_file(self._source, options=self._options)
-            count = getattr(self._reader, "count_rows", None)
+            count = getattr(self._reader, "count_rows", None)  # not in older pyarrow: rows then unknown
             self.rows = int(count()) if count is not None else None
 
     def _batches(self) -> Iterator[Any]:

@@ -230,9 +230,14 @@ def _loss_shapes(y: _Input, p: _Input) -> Tuple[int, ...]:
     if len(ps) == len(ts) + 1 and ps[-1] == 1:
         return ts
     if ts[1:] != ps[1:]:
-        raise InputError(f"{y.label} has rows of shape {ts[1:]} but {p.label} has rows of shape {ps[1:]}: they "
-                         "must be equal, or differ only by a trailing axis of size 1")
+        raise InputError(f"{y.label} has {_rows_text(y)} but {p.label} has {_rows_text(p)}: the rows must have one "
+                         "shape, or shapes that differ only by a trailing axis of size 1")
     return ps
+
+
+def _rows_text(inp: _Input) -> str:
+    shape = inp.info.row_shape
+    return f"rows of shape {shape}" if shape else "one value per row"
 
 
 def _check(inputs: Dict[str, _Input], spec: LossSpec) -> Any:

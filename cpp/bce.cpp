@@ -48,8 +48,10 @@ double sum_over_tasks(int64_t n, F f) {
 
 }  // namespace
 
-template <class T>
-double run_bce(const Problem<T>& p) {
+// run_bce with a hook: each task runs on task_problem(e0, e1), the problem as seen by a task that covers
+// elements [e0, e1) (run_bce: p itself; run_bce_bf16: p with those elements widened into a buffer).
+template <class T, class TaskProblem>
+double run_bce_with(const Problem<T>& p, TaskProblem task_problem) {
     const DefaultFpMode fp_mode;  // the pool's workers run in it too
     const Kernels<T>& k = kernels_for<T>(active_table());
     const int64_t samples = p.outer * p.inner, elements = samples * p.reduced;
@@ -64,13 +66,14 @@ double run_bce(const Problem<T>& p) {
         return total;
     }
     if (p.reduced == 1) {
-        return sum_over_tasks(elements, [&](int64_t begin, int64_t end) { return k.flat(p, begin, end); });
+        return sum_over_tasks(elements, [&](int64_t begin, int64_t end) { return k.flat(task_problem(begin, end), begin, end); });
     }
     if (p.inner == 1 && p.reduced >= kTaskElements) {  // long rows: pieces of rows, then each row in order
         const int64_t pieces = ceil_div(p.reduced, kTaskElements), tasks = p.outer * pieces;
         const std::vector<double> partial = run_tasks(tasks, elements, [&](int64_t t) {
             const int64_t row = t / pieces, begin = (t % pieces) * kTaskElements;
-            return k.row_piece(p, row, begin, begin + kTaskElements < p.reduced ? begin + kTaskElements : p.reduced);
+            const int64_t end = begin + kTaskElements < p.reduced ? begin + kTaskElements : p.reduced;
+            return k.row_piece(task_problem(row * p.reduced + begin, row * p.reduced + end), row, begin, end);
         });
         double total = 0.0;
         for (int64_t row = 0; row < p.outer; ++row) {
@@ -88,8 +91,33 @@ double run_bce(const Problem<T>& p) {
     const bool summed_rows = !p.out && (!p.weight || p.weight_len == 1 || p.weight_repeat == 1);
     auto kernel = p.inner > 1 ? k.strided : summed_rows ? k.rows_summed : k.rows;
     return sum_tasks(ceil_div(p.outer, per_task), elements, [&](int64_t t) {
-        const int64_t begin = t * per_task;
-        return kernel(p, begin, begin + per_task < p.outer ? begin + per_task : p.outer);
+        const int64_t begin = t * per_task, end = begin + per_task < p.outer ? begin + per_task : p.outer;
+        return kernel(task_problem(begin * row_elements, end * row_elements), begin, end);
+    });
+}
+
+template <class T>
+double run_bce(const Problem<T>& p) {
+    return run_bce_with(p, [&p](int64_t, int64_t) -> const Problem<T>& { return p; });
+}
+
+// Points at `buf` as if it held elements [e0, ...) of a whole buffer: elements e0 + i of the result are buf[i].
+// Integer arithmetic: the pointer itself may lie outside buf (never dereferenced there).
+inline const float* rebased(const float* buf, int64_t e0) {
+    return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(buf) - uintptr_t(e0) * sizeof(float));
+}
+
+double run_bce_bf16(const Problem<float>& p, const uint16_t* y_true16, const uint16_t* y_pred16) {
+    const Kernels<float>& k = kernels_for<float>(active_table());
+    return run_bce_with(p, [&](int64_t e0, int64_t e1) {
+        // One buffer per thread, reused: at most 2 x kTaskElements floats (the caller keeps tasks that small).
+        thread_local std::vector<float> buf;
+        const int64_t n = e1 - e0;
+        if (buf.size() < size_t(2 * n)) buf.resize(size_t(2 * n));
+        Problem<float> q = p;
+        if (y_pred16) k.widen_bf16(y_pred16 + e0, buf.data(), n), q.y_pred = rebased(buf.data(), e0);
+        if (y_true16) k.widen_bf16(y_true16 + e0, buf.data() + n, n), q.y_true = rebased(buf.data() + n, e0);
+        return q;
     });
 }
 

@@ -224,3 +224,28 @@ def test_grad_hess_weight_shapes(rng):
     np.testing.assert_allclose(g, g1 * w[:, None], rtol=1e-6)
     with pytest.raises(ValueError, match=r"sample_weight of shape \(5,\) does not broadcast.*\(6, 1\)"):
         fastbce.grad_hess(y, x, w[:5])
+
+
+def test_out_receives_the_gradient(rng):
+    y = rng.integers(0, 2, (100, 3)).astype(np.float32)
+    x = rng.random((100, 3)).astype(np.float32)
+    bce = BinaryCrossentropy()
+    want_loss, want = bce.value_and_grad(y, x)
+    buf = np.full_like(x, np.nan)
+    loss, got = bce.value_and_grad(y, x, out=buf)
+    assert got is buf and float(loss) == float(want_loss)
+    np.testing.assert_array_equal(buf, want)
+    strided = np.full((100, 6), np.nan, np.float32)[:, ::2]  # not contiguous: written through a copy
+    _, got = bce.value_and_grad(y, x, out=strided)
+    assert got is strided
+    np.testing.assert_array_equal(strided, want)
+    half = np.empty((100, 3), np.float16)
+    _, got = bce.value_and_grad(y, x.astype(np.float16), out=half)
+    np.testing.assert_array_equal(half, bce.value_and_grad(y, x.astype(np.float16))[1])
+    with pytest.raises(ValueError, match=r"out has shape \(3, 100\) and dtype float32; the gradient has shape "
+                                         r"\(100, 3\)"):
+        bce.value_and_grad(y, x, out=np.empty((3, 100), np.float32))
+    with pytest.raises(ValueError, match="dtype float64"):
+        bce.value_and_grad(y, x, out=np.empty((100, 3)))
+    with pytest.raises(TypeError, match="numpy array"):
+        bce.value_and_grad(y, x, out=[0.0] * 300)

@@ -295,6 +295,13 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
     return result.finish(total, out)
 
 
+def totals(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> Tuple[float, _Result]:
+    """For callers that sum a loss over chunks (``fastbce eval``): the kernels' float64 total of the weighted
+    per-sample losses, and how a total becomes the loss (its ``nsamples``, ``weight_sum`` and ``finish``)."""
+    total, result, _, _ = _general_total(y_true, y_pred, sample_weight, spec)
+    return total, result
+
+
 def metric_totals(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> Tuple[float, float]:
     """A streaming mean's update (tf_keras's ``Mean`` metric over the per-sample losses): the float64 sum of
     the weighted per-sample losses, and the float64 sum of the weights broadcast to the per-sample loss (the

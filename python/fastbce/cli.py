@@ -264,8 +264,8 @@ def _check(inputs: Dict[str, _Input], spec: LossSpec) -> Any:
     # the loss itself on zero rows: its dtype and shape rules, before any data is read
     zeros = {role: np.empty((0,) + inp.info.row_shape, inp.info.dtype) for role, inp in inputs.items()}
     try:
-        _, result, _, _ = _inputs._general_total(_as_rows(zeros["labels"]), _as_rows(zeros["predictions"]),
-                                                 zeros.get("weights"), spec)
+        _, result = _inputs.totals(_as_rows(zeros["labels"]), _as_rows(zeros["predictions"]), zeros.get("weights"),
+                                   spec)
     except (TypeError, ValueError) as e:
         shapes = ", ".join(f"{inp.label} {_shape_text(inp.shape)}" for inp in inputs.values())
         raise InputError(f"{e} (checked on 0 rows; the inputs: {shapes})") from None
@@ -514,7 +514,7 @@ def _stream(inputs: Dict[str, _Input], readers: List[Reader], spec: LossSpec, ch
                 writer.write(np.asarray(losses))
                 samples += int(np.size(losses))
             else:
-                part, result, _, _ = _inputs._general_total(y, p, w, spec)
+                part, result = _inputs.totals(y, p, w, spec)
                 total += part
                 samples += result.nsamples
                 weight_sum += result.weight_sum

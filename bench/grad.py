@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import inspect
 import math
 import os
 import textwrap
@@ -67,6 +68,10 @@ class FastGrad(GradContender):
     def prepare(self, case: C.GradCase, data: C.Data) -> Fn:
         bce = self.mod.BinaryCrossentropy(from_logits=case.from_logits)
         yt, yp = data.y_true, data.y_pred
+        if "out" in inspect.signature(bce.value_and_grad).parameters:
+            # the gradient into a preallocated array, as a training loop keeps one (and the roofline's out = a + b)
+            grad = np.empty_like(yp)
+            return lambda: bce.value_and_grad(yt, yp, out=grad)
         return lambda: bce.value_and_grad(yt, yp)
 
 
@@ -469,7 +474,8 @@ def grad_text(results: report.Results | None, roof: dict[int, dict] | None, frac
     widths = [6] + [max(8, len(n)) for n in names] + [13, 7, 9]
     share = {(f["case"], f["size"]): f["fraction"] for f in fractions}
     lines = ["Loss and gradient, Melem/s (one call returning the mean loss and d loss / d y_pred of float32 [n, 1]",
-             "inputs; higher is better). fastbce: BinaryCrossentropy().value_and_grad; torch: the tf.keras formula in",
+             "inputs; higher is better). fastbce: BinaryCrossentropy().value_and_grad (out=: into a preallocated",
+             "array, where this fastbce has it); torch: the tf.keras formula in",
              "torch (logits: softplus(x) - x*y), forward + torch.autograd.grad; torch-builtin: binary_cross_entropy",
              "(_with_logits), the same way; jax: jax.jit(jax.value_and_grad(the formula in jnp)); tf-function:",
              "tf.function around a GradientTape of tf_keras.losses.BinaryCrossentropy.",

@@ -473,14 +473,15 @@ def grad_text(results: report.Results | None, roof: dict[int, dict] | None, frac
     cols = ["size"] + names + ["best peer", "ratio", "roofline"]
     widths = [6] + [max(8, len(n)) for n in names] + [13, 7, 9]
     share = {(f["case"], f["size"]): f["fraction"] for f in fractions}
-    lines = ["Loss and gradient, Melem/s (one call returning the mean loss and d loss / d y_pred of float32 [n, 1]",
-             "inputs; higher is better). fastbce: BinaryCrossentropy().value_and_grad (out=: into a preallocated",
-             "array, where this fastbce has it); torch: the tf.keras formula in",
-             "torch (logits: softplus(x) - x*y), forward + torch.autograd.grad; torch-builtin: binary_cross_entropy",
-             "(_with_logits), the same way; jax: jax.jit(jax.value_and_grad(the formula in jnp)); tf-function:",
-             "tf.function around a GradientTape of tf_keras.losses.BinaryCrossentropy.",
-             "ratio = fastbce / the fastest peer with a correct loss and gradient; roofline = fastbce's share of the",
-             "three-stream roofline below; '!' = wrong result, 'err' = raised, '-' = not run"]
+    lines = textwrap.wrap(
+        "Loss and gradient, Melem/s (one call returning the mean loss and d loss / d y_pred of float32 [n, 1] "
+        "inputs; higher is better). fastbce: BinaryCrossentropy().value_and_grad (with out=, into a preallocated "
+        "array, where this fastbce has it); torch: the tf.keras formula in torch (logits: softplus(x) - x*y), "
+        "forward + torch.autograd.grad; torch-builtin: binary_cross_entropy(_with_logits), the same way; jax: "
+        "jax.jit(jax.value_and_grad(the formula in jnp)); tf-function: tf.function around a GradientTape of "
+        "tf_keras.losses.BinaryCrossentropy.", 110)
+    lines += ["ratio = fastbce / the fastest peer with a correct loss and gradient; roofline = fastbce's share of the",
+              "three-stream roofline below; '!' = wrong result, 'err' = raised, '-' = not run"]
     for case in results.cases():
         lines += ["", f"== {case}: {C.label_of(case)}, [n, 1]",
                   "  ".join(c.rjust(w) for c, w in zip(cols, widths))]
@@ -542,7 +543,7 @@ def train_text(results: report.Results | None, adapters: dict[str, bool] | None,
         lines += [""] + textwrap.wrap(
             "Not measured with fastbce: this fastbce has no adapter for "
             + ", ".join(f"{f} (fastbce._frameworks.{f})" for f in missing)
-            + "; those frameworks ran with their own loss only.", 110)
+            + ("; it ran with its own loss only." if len(missing) == 1 else "; each ran with its own loss only."), 110)
     return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ Modules, one concern each:
 * ``contenders``  -- registry of fastbce and every optional peer (NumPy, tf_keras, torch, jax/optax, numba)
 * ``timing``      -- best-of-N timing with ``time.perf_counter_ns`` and adaptive repeat counts
 * ``roofline``    -- the machine's read bandwidth, measured without fastbce
+* ``grad``        -- the loss and its gradient: value_and_grad vs the frameworks' autodiff, and inside
+  each framework's compiled step (``--cases grad``, ``--cases train-step``)
 * ``checks``      -- call latency, rows of 16 vs [n, 1], 1e8-element accuracy and bitwise identity
   across thread counts
 * ``machine``     -- machine description (CPU, cores, caches, affinity, versions)

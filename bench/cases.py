@@ -311,3 +311,95 @@ def check_result(case: Case, value, reference, strict: bool = False) -> str | No
         return None
     err = abs(float(value) - float(ref)) / max(abs(float(ref)), 1e-300)
     return None if err <= rtol else f"rel err {err:.2e} > {rtol:g}"
+
+
+# --------------------------------------------------------------------------- gradients
+# `--cases grad`: the loss and its gradient with respect to y_pred in one call (fastbce's
+# BinaryCrossentropy().value_and_grad; the peers' autodiff). `--cases train-step`: the same inside each
+# framework's own compiled step (tf.function, jax.jit, torch eager), fastbce's framework adapter vs the
+# framework's own loss. Both on float32 [n, 1] inputs with binary labels, mean reduction; the inputs are
+# those of the matching loss case (f32-prob-binary-mean, f32-logits-binary-mean).
+GRAD_SIZES = (1 << 10, 1 << 16, 1 << 20, 1 << 24)
+TRAIN_SIZES = (1 << 10, 1 << 16, 1 << 20, 1 << 22)
+GRAD_SETS = ("grad", "train-step")
+# Sections of the loss benchmark that a run of only gradient sets leaves out unless asked for.
+GRAD_SKIPS = ("rows", "latency", "accuracy")
+
+
+@dataclass(frozen=True)
+class GradCase:
+    """The loss and d loss / d y_pred of one float32 [n, 1] binary-label mode, mean reduction."""
+    kind: str       # "prob" | "logits"
+    group: str      # "grad" (value_and_grad) | "train-step" (inside a framework's compiled step)
+
+    @property
+    def name(self) -> str:
+        return f"{'grad' if self.group == 'grad' else 'train'}-f32-{self.kind}-binary"
+
+    @property
+    def label(self) -> str:
+        what = "logits" if self.kind == "logits" else "probabilities"
+        return f"{what}, binary labels, loss and gradient" + ("" if self.group == "grad" else " in a compiled step")
+
+    @property
+    def from_logits(self) -> bool:
+        return self.kind == "logits"
+
+    @property
+    def loss_case(self) -> Case:
+        """The loss case whose inputs (and float64 loss reference) this case uses."""
+        return BY_NAME[f"f32-{self.kind}-binary-mean"]
+
+    @property
+    def bytes_per_elem(self) -> int:
+        """Bytes moved per element: y_true and y_pred read, the gradient written (float32 each)."""
+        return 12
+
+
+GRAD_CASES = tuple(GradCase(k, s) for s in GRAD_SETS for k in ("prob", "logits"))
+GRAD_BY_NAME = {c.name: c for c in GRAD_CASES}
+
+
+def split_grad_sets(spec: str) -> tuple[list[str], str]:
+    """The gradient sets named in a --cases spec, and the rest of the spec (the loss cases)."""
+    tokens = [t.strip() for t in spec.split(",") if t.strip()]
+    return [t for t in tokens if t in GRAD_SETS], ",".join(t for t in tokens if t not in GRAD_SETS)
+
+
+def grad_cases(sets: list[str]) -> list[GradCase]:
+    return [c for c in GRAD_CASES if c.group in sets]
+
+
+def label_of(name: str) -> str:
+    """A case's words for tables: a loss case or a gradient case."""
+    return GRAD_BY_NAME[name].label if name in GRAD_BY_NAME else case_by_name(name).label
+
+
+def grad_reference(case: GradCase, data: Data) -> np.ndarray:
+    """d loss / d y_pred of the mean loss, in float64 (the inputs lie inside the clip range)."""
+    y = data.y_true.astype(np.float64)
+    x = data.y_pred.astype(np.float64)
+    if case.from_logits:
+        g = 1.0 / (1.0 + np.exp(-x)) - y
+    else:
+        eps = float(np.float32(EPS))
+        g = -y / (x + eps) + (1.0 - y) / (1.0 - x + eps)
+    return g / x.size
+
+
+def check_grad(case: GradCase, loss, grad, loss_ref: float, grad_ref: np.ndarray, strict: bool = False) -> str | None:
+    """None when the loss and the gradient match the float64 references, else a short description.
+
+    As ``check_result``: fastbce (``strict``) at rtol 1e-5, peers at 1e-3 (torch has no inner eps)."""
+    bad = check_result(case.loss_case, loss, loss_ref, strict)
+    if bad is not None:
+        return f"loss: {bad}"
+    rtol = 1e-5 if strict else 1e-3
+    g = np.asarray(grad, dtype=np.float64)
+    if g.shape != grad_ref.shape:
+        return f"gradient shape {g.shape} != {grad_ref.shape}"
+    atol = rtol * float(np.mean(np.abs(grad_ref)))
+    if not np.allclose(g, grad_ref, rtol=rtol, atol=atol):
+        err = np.max(np.abs(g - grad_ref) / (np.abs(grad_ref) + atol))
+        return f"gradient: max rel err {err:.2e} > {rtol:g}"
+    return None

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import cases as C, checks, contenders, machine, report, roofline, targets
+from bench import cases as C, checks, contenders, grad, machine, report, roofline, targets
 from bench.timing import TimingConfig, measure_group
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -22,17 +22,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         description="Benchmark fastbce against every installed peer (NumPy, tf_keras eager and tf.function, "
                     "torch, jax/optax, numba) in one process; report Melem/s, the ratio to the best peer, "
                     "the read roofline and fastbce's share of it, rows of 16 vs [n, 1], call latency and "
-                    "accuracy, then a summary of the main numbers.")
+                    "accuracy, then a summary of the main numbers. --cases grad: the loss and its gradient "
+                    "(value_and_grad vs torch, jax and tf.function autodiff) and a three-stream roofline; "
+                    "--cases train-step: loss and gradient inside tf.function / jax.jit / torch, fastbce vs "
+                    "each framework's own loss.")
     p.add_argument("--quick", action="store_true",
                    help="CI-friendly subset: headline cases + f64, sizes 16,4K,1M,16M, short timing budget, "
                         "accuracy over 1e7 elements")
     p.add_argument("--sizes", help="comma list, e.g. 16,4K,1M,16M,64M or 1e6 (default: 16,256,4K,64K,1M,16M for "
-                                   "every case, and 64M for the headline cases; the summary set: 1M,16M)")
+                                   "every case, and 64M for the headline cases; the summary set: 1M,16M; "
+                                   "grad: 1K,64K,1M,16M; train-step: 1K,64K,1M,4M)")
     p.add_argument("--cases", help="comma list of case names (a trailing -r16 = rows of 16), fnmatch patterns "
-                                   f"(f32-*) or sets ({', '.join(C.CASE_SETS)}); default: 'default'. "
+                                   f"(f32-*) or sets ({', '.join(C.CASE_SETS)}, and the gradient sets "
+                                   f"{', '.join(C.GRAD_SETS)}); default: 'default'. "
                                    "'summary' measures only what the summary table needs, in a few minutes")
     p.add_argument("--peers", default="all",
-                   help=f"comma list of contenders to run ({', '.join(contenders.REGISTRY)}); default all")
+                   help=f"comma list of contenders to run ({', '.join(contenders.REGISTRY)}; gradient sets: "
+                        f"{', '.join(grad.GRAD_REGISTRY)}); default all")
     p.add_argument("--repeat", type=int, help="minimum timed samples per measurement (best-of-N; default 3)")
     p.add_argument("--rounds", type=int, help="interleaved rounds over the contenders (default 3)")
     p.add_argument("--budget", type=float, help="seconds per contender per measurement (default 0.2)")
@@ -56,6 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     q = args.quick
     sizes_given = bool(args.sizes)
     spec = args.cases or ("quick" if q else "default")
+    args.grad_sets, spec = C.split_grad_sets(spec)
     sets = C.set_names(spec)
     try:
         if sizes_given:
@@ -64,12 +71,14 @@ def parse_args(argv=None) -> argparse.Namespace:
             args.sizes, sizes_given = sorted({n for s in sets for n in C.SET_SIZES[s]}), True
         else:
             args.sizes = list(C.SIZES_QUICK if q else C.SIZES_DEFAULT)
-        args.cases = C.select_cases(spec, args.width)
+        args.grad_sizes = args.sizes if sizes_given else list(C.GRAD_SIZES)
+        args.train_sizes = args.sizes if sizes_given else list(C.TRAIN_SIZES)
+        args.cases = C.select_cases(spec, args.width) if spec else []
         for n in args.sizes + [args.accuracy_size or 0]:
             for w in {c.width for c in args.cases}:
                 if n > w:
                     C.shape_for(n, w)
-        args.peers = contenders.select(args.peers)
+        args.peers = contenders.select(args.peers, extra=grad.GRAD_REGISTRY)
         if args.targets:
             args.target_list = targets.load(args.targets)
     except ValueError as e:
@@ -85,6 +94,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.accuracy_size = args.accuracy_size or (10**7 if q else 10**8)
     if args.skip is None:  # a set may leave sections out by default; --skip '' runs them all
         args.skip = ",".join(x for s in sets for x in C.SET_SKIPS.get(s, ()))
+        if not args.cases:  # only gradient sets: the loss sections have nothing to add
+            args.skip = ",".join(C.GRAD_SKIPS)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     return args
 
@@ -146,9 +157,23 @@ def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore)
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    loaded, skipped = contenders.load(args.peers)
+    # Only gradient sets: of the loss contenders just fastbce (its versions, the summary).
+    loss_peers = [n for n in args.peers if n in contenders.REGISTRY and (args.cases or args.list or n == "fastbce")]
+    loaded, skipped = contenders.load(loss_peers)
     for name, why in skipped.items():
         log(f"skipping {name}: not available ({why})")
+    grad_loaded, grad_skipped = [], {}
+    if "grad" in args.grad_sets or args.list:
+        grad_loaded, grad_skipped = grad.load(args.peers, grad.GRAD_REGISTRY)
+        for name, why in grad_skipped.items():
+            log(f"skipping {name} (gradient): not available ({why})")
+    steps = []
+    if "train-step" in args.grad_sets:
+        steps, train_skipped = grad.load(list(grad.FRAMEWORKS), {f: (lambda f=f: grad.TrainStep(f))
+                                                                 for f in grad.FRAMEWORKS})
+        for name, why in train_skipped.items():
+            log(f"skipping the {name} step: not available ({why})")
+            grad_skipped[f"{name} step"] = why
     if args.list:
         for case in C.ALL_CASES:
             print(f"case {case.name}" + ("  [default]" if case.name in C.DEFAULT_CASES else ""))
@@ -158,9 +183,17 @@ def main(argv=None) -> int:
         for name, members in C.CASE_SETS.items():
             print(f"set {name}: {len(members)} cases" + (f", sizes {', '.join(map(C.format_size, C.SET_SIZES[name]))}"
                                                          if name in C.SET_SIZES else ""))
+        for group, sizes in (("grad", C.GRAD_SIZES), ("train-step", C.TRAIN_SIZES)):
+            names = [c.name for c in C.grad_cases([group])]
+            print(f"set {group}: {', '.join(names)}, sizes {', '.join(map(C.format_size, sizes))}")
         for name in contenders.REGISTRY:
             print(f"contender {name}: " + ("available" if any(c.name == name for c in loaded)
                                            else f"skipped ({skipped.get(name, 'not selected')})"))
+        for name in grad.GRAD_REGISTRY:
+            print(f"gradient contender {name}: " + ("available" if any(c.name == name for c in grad_loaded)
+                                                    else f"skipped ({grad_skipped.get(name, 'not selected')})"))
+        for f in grad.FRAMEWORKS:
+            print(f"fastbce adapter for {f}: " + ("present" if grad.has_adapter(f) else "absent"))
         return 0
 
     fast = next((c for c in loaded if c.is_fastbce), None)
@@ -168,7 +201,7 @@ def main(argv=None) -> int:
         fast.mod.set_num_threads(args.threads)
     info = machine.describe()
     versions = {}
-    for c in loaded:
+    for c in [*loaded, *grad_loaded, *steps]:
         try:
             versions.update(c.versions())
         except Exception as e:  # noqa: BLE001
@@ -177,8 +210,9 @@ def main(argv=None) -> int:
     if machine.busy_warning(info):
         log(machine.busy_warning(info))
     log("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    log(f"cases: {len(args.cases)}, sizes: {', '.join(map(C.format_size, args.sizes))}, points: {len(args.plan)}, "
-        f"contenders: {', '.join(c.name for c in loaded)}")
+    if args.cases:
+        log(f"cases: {len(args.cases)}, sizes: {', '.join(map(C.format_size, args.sizes))}, points: {len(args.plan)}, "
+            f"contenders: {', '.join(c.name for c in loaded)}")
 
     started = time.perf_counter()
     rows_on = fast is not None and "rows" not in args.skip
@@ -215,11 +249,33 @@ def main(argv=None) -> int:
             acc = checks.accuracy_and_determinism(fast.mod, args.accuracy_size, store)
         except Exception as e:  # noqa: BLE001
             log(f"accuracy check failed: {type(e).__name__}: {e}")
+    grad_results = grad_roof = train_results = adapters = None
+    grad_fractions: list[dict] = []
+    if "grad" in args.grad_sets:
+        cases = C.grad_cases(["grad"])
+        roof_on = "roofline" not in args.skip
+        log("loss and gradient: " + ", ".join(c.name for c in cases) + " at "
+            + ", ".join(map(C.format_size, args.grad_sizes)) + "; contenders: "
+            + ", ".join(c.name for c in grad_loaded)
+            + (" (three-stream roofline before and after)" if roof_on else ""))
+        first = grad.measure_roofline(args.grad_sizes) if roof_on else None
+        grad_results = grad.run_grad(cases, args.grad_sizes, grad_loaded, store, args.timing, progress=log)
+        grad_roof = grad.better_roofline(first, grad.measure_roofline(args.grad_sizes) if roof_on else None)
+        grad_fractions = grad.roofline_fractions(grad_results, grad_roof)
+    if "train-step" in args.grad_sets:
+        cases = C.grad_cases(["train-step"])
+        log("loss and gradient in each framework's step: " + ", ".join(c.name for c in cases) + " at "
+            + ", ".join(map(C.format_size, args.train_sizes)) + "; frameworks: "
+            + ", ".join(s.framework for s in steps))
+        train_results, adapters = grad.run_train(cases, args.train_sizes, steps, store, args.timing, progress=log)
+        for f, present in adapters.items():
+            if not present:
+                log(f"fastbce has no {f} adapter (fastbce._frameworks.{f}) here: {f} runs with its own loss only")
     elapsed = time.perf_counter() - started
     info["loadavg_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
     fractions = report.roofline_fractions(results, roof)
-    ms = report.metrics(results, fractions, rows, lat, acc)
+    ms = report.metrics(results, fractions, rows, lat, acc) + grad.metrics(grad_results, grad_fractions)
     threads = versions.get("fastbce.get_num_threads", "?")
     title = (f"fastbce {versions.get('fastbce', '(not installed)')} "
              f"[{versions.get('fastbce.isa', '?')}, {threads} threads] "
@@ -227,24 +283,29 @@ def main(argv=None) -> int:
     command = ["python", "-m", "bench"] + list(sys.argv[1:] if argv is None else argv)
     header = [f"# {title}", f"# {machine.one_line(info)}", f"# command: {' '.join(command)}"]
     header += [f"# {w}" for w in (machine.busy_warning(info), machine.busy_warning(info, at_end=True)) if w]
-    sections = [
-        "\n".join(header),
-        report.throughput_table(results),
-        report.roofline_text(roof, fractions, info.get("caches")),
-    ]
+    sections = ["\n".join(header)]
+    if args.cases:
+        sections += [report.throughput_table(results), report.roofline_text(roof, fractions, info.get("caches"))]
     if rows_on:
         sections.append(report.rows_text(rows))
-    sections += [report.latency_text(lat), report.accuracy_text(acc)]
+    if "latency" not in args.skip or args.cases:
+        sections.append(report.latency_text(lat))
+    if "accuracy" not in args.skip or args.cases:
+        sections.append(report.accuracy_text(acc))
+    if "grad" in args.grad_sets:
+        sections.append(grad.grad_text(grad_results, grad_roof, grad_fractions))
+    if "train-step" in args.grad_sets:
+        sections.append(grad.train_text(train_results, adapters, steps))
     if fast is None:
         sections.append("fastbce is not importable here (pip install .): only peers were measured.")
     else:
-        sections.append(report.summary_text(ms, threads))
+        sections.append(report.summary_text(ms, threads, extra_lines=grad.summary_lines(ms)))
     checked = None
     if args.targets:
         checked = targets.check(args.target_list, ms)
         sections.append(targets.text(checked, args.targets))
-    if skipped:
-        sections.append("Skipped:\n" + "\n".join(f"  {k}: {v}" for k, v in skipped.items()))
+    if skipped or grad_skipped:
+        sections.append("Skipped:\n" + "\n".join(f"  {k}: {v}" for k, v in {**skipped, **grad_skipped}.items()))
     sections.append(f"(measured in {elapsed:.0f} s)")
     print("\n\n".join(sections), flush=True)
 
@@ -258,11 +319,18 @@ def main(argv=None) -> int:
                         "ratio": results.ratio(c, s)} for c in results.cases() for s in results.sizes(c)],
             "roofline": None if roof is None else [roof[n] for n in sorted(roof)],
             "roofline_fractions": fractions, "rows": rows, "latency": lat, "accuracy": acc,
+            "grad": None if grad_results is None else {
+                "sizes": args.grad_sizes, "results": report.records_as_dicts(grad_results),
+                "roofline": None if grad_roof is None else [grad_roof[n] for n in sorted(grad_roof)],
+                "roofline_fractions": grad_fractions},
+            "train_step": None if train_results is None else {
+                "sizes": args.train_sizes, "adapters": adapters, "own_loss": grad.OWN_LOSS,
+                "results": report.records_as_dicts(train_results)},
             "metrics": ms, "elapsed_s": elapsed,
             **({"targets": {"file": args.targets, "checked": checked}} if checked is not None else {}),
         })
         log(f"wrote {args.json}")
-    if args.plot and "plot" not in args.skip:
+    if args.plot and "plot" not in args.skip and args.cases:  # the figure shows the loss cases
         try:
             report.plot(args.plot, results, roof, *plot_texts(info, versions, args))
             log(f"wrote {args.plot}")

@@ -303,12 +303,14 @@ REGISTRY: dict[str, type[Contender]] = {
 }
 
 
-def select(spec: str) -> list[str]:
-    """'all' or a comma list of names; unknown names are an error."""
-    names = list(REGISTRY) if spec.strip() in ("", "all") else [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in REGISTRY]
+def select(spec: str, extra: dict | None = None) -> list[str]:
+    """'all' or a comma list of names of REGISTRY or of ``extra`` (another registry, e.g. the gradient
+    contenders); unknown names are an error."""
+    known = list(dict.fromkeys([*REGISTRY, *(extra or {})]))
+    names = known if spec.strip() in ("", "all") else [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown contender(s) {unknown}; known: {', '.join(REGISTRY)}")
+        raise ValueError(f"unknown contender(s) {unknown}; known: {', '.join(known)}")
     return names
 
 

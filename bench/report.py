@@ -216,6 +216,8 @@ METRICS = {  # metric -> (what it is, unit)
     "latency_us": ("1x4 call latency, us", "us"),
     "rel_err": ("float32 mean vs float64, relative error", ""),
     "identical_bits": ("identical bits for every thread count", ""),
+    "grad_peer_ratio": ("loss and gradient: fastbce / best peer", "x"),
+    "grad_roofline_share": ("loss and gradient: share of the three-stream roofline at the same size", "%"),
 }
 
 
@@ -268,7 +270,8 @@ _SUMMARY_HEADINGS = {
 }
 
 
-def summary_text(ms: list[dict], threads) -> str:
+def summary_text(ms: list[dict], threads, extra_lines: list[str] = ()) -> str:
+    """The summary; ``extra_lines`` (the gradient cases' lines) go after the loss's."""
     sizes = list(SUMMARY_SIZES)
     label_w = 50
     lines = [f"Summary (float32, mean reduction, fastbce with {threads} threads; every number from this run)",
@@ -298,6 +301,7 @@ def summary_text(ms: list[dict], threads) -> str:
     if lat:
         lines.append(f"  1x4 call latency (fastbce.BinaryCrossentropy()(y_true, y_pred), best of many): "
                      f"{lat['value']:.2f} us")
+    lines += extra_lines
     return "\n".join(lines) if len(lines) > 2 else "Summary: none of its numbers were measured in this run"
 
 

@@ -15,13 +15,15 @@ A target file is TOML with one ``[[target]]`` table per target::
 The metrics are the numbers of ``bench.report.metrics``: ``peer_ratio`` (fastbce / best peer),
 ``roofline_share`` (fraction of the same-size read roofline, 0..1), ``rows_ratio`` (rows of 16 /
 ``[n, 1]``, case = the ``[n, 1]`` name), ``melem_s``, ``latency_us`` (the 1x4 call),
-``rel_err`` (1e8-element float32 mean vs float64) and ``identical_bits``.
+``rel_err`` (1e8-element float32 mean vs float64), ``identical_bits``, and for ``--cases grad``
+``grad_peer_ratio`` and ``grad_roofline_share`` (of the three-stream roofline; case =
+``grad-f32-prob-binary`` or ``grad-f32-logits-binary``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cases import case_by_name, format_size, parse_size
+from bench.cases import format_size, label_of, parse_size
 from bench.report import METRICS, find_metric
 
 
@@ -40,7 +42,7 @@ def load(path: str | Path) -> list[dict]:
         if t.get("metric") not in METRICS:
             raise SystemExit(f"{path}: unknown metric {t.get('metric')!r}; known: {', '.join(METRICS)}")
         if "case" in t:
-            case_by_name(t["case"])  # ValueError for a name that does not exist
+            label_of(t["case"])  # ValueError for a name that does not exist
         if "size" in t:
             t["size"] = parse_size(str(t["size"]))
         if t["metric"] != "identical_bits" and "min" not in t and "max" not in t:
@@ -72,9 +74,9 @@ def check(targets: list[dict], ms: list[dict]) -> list[dict]:
 def _value(metric: str, v) -> str:
     if v is None:
         return "-"
-    if metric == "roofline_share":
+    if metric in ("roofline_share", "grad_roofline_share"):
         return f"{v * 100:.0f}%"
-    if metric in ("peer_ratio", "rows_ratio"):
+    if metric in ("peer_ratio", "rows_ratio", "grad_peer_ratio"):
         return f"{v:.2f}x"
     if metric == "rel_err":
         return f"{v:.2e}"
@@ -93,7 +95,7 @@ def text(rows: list[dict], path: str) -> str:
     for r in rows:
         t = r["target"]
         what = METRICS[t["metric"]][0]
-        where = ", ".join(x for x in (case_by_name(t["case"]).label if "case" in t else "",
+        where = ", ".join(x for x in (label_of(t["case"]) if "case" in t else "",
                                       _size(t["size"]) if "size" in t else "") if x)
         bound = " and ".join(f"{'>=' if k == 'min' else '<='} {_value(t['metric'], t[k])}"
                              for k in ("min", "max") if k in t)

@@ -90,8 +90,8 @@ def test_public_names():
                                     # for annotations (issue 12): result types and the reduction names
                                     "LossResult", "LossArray", "LossFloat16", "LossFloat32", "LossFloat64",
                                     "ReductionName",
-                                    # training (issue 10): gradient-boosting derivatives
-                                    "grad_hess",
+                                    # training (issue 10): gradient-boosting derivatives and objectives
+                                    "grad_hess", "gbdt",
                                     # evaluation at scale (issue 11): the streaming metric
                                     "metrics"}
     for name in fastbce.__all__:

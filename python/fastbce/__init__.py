@@ -13,8 +13,11 @@ CPU runs; ``set_num_threads`` / ``get_num_threads`` control the thread pool.
 
 For annotations: a loss returns a ``LossResult`` (``LossFloat32 | LossFloat64 |
 LossFloat16 | LossArray``); ``reduction`` takes a ``ReductionName`` (or ``None``).
+
+``grad_hess`` gives per-element derivatives of the logits loss; ``fastbce.gbdt`` turns them into
+XGBoost and LightGBM objectives.
 """
-from . import metrics
+from . import gbdt, metrics
 from ._core import available_isas, get_num_threads, isa, set_num_threads
 from ._grad import grad_hess
 from ._results import LossArray, LossFloat16, LossFloat32, LossFloat64, LossResult
@@ -48,6 +51,7 @@ __all__ = [
     "__version__",
     "available_isas",
     "binary_crossentropy",
+    "gbdt",
     "get_num_threads",
     "metrics",
     "grad_hess",

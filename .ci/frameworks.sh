@@ -2,7 +2,8 @@
 # Everything that needs a framework, in one venv of its own (.venv-fw) so that TensorFlow, torch, JAX, XGBoost and
 # LightGBM never enter the main test venv: the tf_keras conformance test, pos_weight and the Keras 3 reductions
 # against torch and Keras 3 (tests/test_pos_weight.py, tests/test_spec_contract.py), the framework adapters
-# (tests/test_fw_*.py), the gradients (tests/test_grad*.py) and the boosting objectives (tests/test_gbdt.py).
+# (tests/test_fw_*.py, with pyarrow for the file formats), the gradients vs TensorFlow (tests/test_grad_*.py) and
+# the boosting objectives (tests/test_gbdt.py).
 # The test files are globbed, so new ones of those names run here without a change to this script.
 # Those tests skip themselves when a framework is missing; here a skip is a FAILURE:
 # the JUnit report must show > 0 tests, all passed, none skipped.
@@ -43,7 +44,7 @@ while IFS= read -r req; do
   esac
 done <<<"$reqs"
 [ "${#deps[@]}" -gt 0 ] && [ "${#nodeps[@]}" -gt 0 ] || fail "the frameworks extra lists no tf-keras or nothing else: $reqs"
-"$VENV/bin/pip" install -q '.[test]' "${deps[@]}" >>"$log" 2>&1 || fail "pip install .[test] ${deps[*]}"
+"$VENV/bin/pip" install -q '.[test,files]' "${deps[@]}" >>"$log" 2>&1 || fail "pip install .[test,files] ${deps[*]}"
 "$VENV/bin/pip" install -q --no-deps "${nodeps[@]}" >>"$log" 2>&1 || fail "pip install --no-deps ${nodeps[*]}"
 versions="$("$VENV/bin/python" - 2>>"$log" <<'PY'
 import jax, lightgbm, sklearn, tensorflow as tf, tf_keras, torch, xgboost
@@ -58,7 +59,7 @@ read -r tf_v tfk_v torch_v jax_v xgb_v lgb_v skl_v <<<"$versions"
 
 shopt -s nullglob
 tests=(tests/test_tf_keras_conformance.py tests/test_pos_weight.py tests/test_spec_contract.py
-       tests/test_gbdt.py tests/test_fw_*.py tests/test_grad*.py)
+       tests/test_gbdt.py tests/test_fw_*.py tests/test_grad_*.py)
 shopt -u nullglob
 for t in "${tests[@]}"; do [ -f "$t" ] || fail "missing test file $t"; done
 

@@ -3,8 +3,9 @@
 Nothing is computed when a call returns: the result is a dask collection (a 0-d array for the reducing modes
 and for one-sample inputs, an array of the per-sample losses for ``reduction="none"``) whose tasks run the
 fastbce kernels on one block each. ``.compute()`` (on any scheduler, a ``distributed`` cluster included)
-gives the NumPy values the in-memory call gives: ``LossFloat32`` / ``LossFloat64`` / ``LossFloat16``
-scalars, ndarrays for ``none``.
+gives the values the in-memory call gives, as plain NumPy values: ``np.float32`` / ``np.float64`` /
+``np.float16`` scalars and ndarrays (fastbce's ``LossFloat32`` and the other ``.numpy()``-answering types do
+not survive the trip from a worker, so they are not used).
 
 Layout
     Dask dataframes and series become dask arrays (``to_dask_array()``, lazily: their partition lengths stay
@@ -46,7 +47,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import _core, _inputs
-from .._results import SCALAR_TYPES
 from .._spec import _OPTIONS, LossSpec, ReductionMode
 
 dask: Any = importlib.import_module("dask")
@@ -58,6 +58,9 @@ __all__ = ["SPLIT_EVERY", "loss", "metric_totals", "value_and_grad"]
 
 #: blocks (or nodes) added by one node of the partial-sum tree
 SPLIT_EVERY = 8
+#: how inputs are rechunked: by tasks, each output block reading the few input blocks it overlaps (the
+#: alignments here join neighbouring blocks; dask's all-to-all "p2p" shuffle would stage them through disk)
+_RECHUNK = "tasks"
 
 _NONE = ReductionMode.NONE
 _SOBS = ReductionMode.SUM_OVER_BATCH_SIZE
@@ -129,10 +132,9 @@ def _as_array(x: object, name: str) -> Any:
     if isinstance(x, da.Array):
         return x
     if _is_dask(x):
-        to_array = getattr(x, "to_dask_array", None)
-        if to_array is None:
+        if not hasattr(type(x), "to_dask_array"):  # the type's: a Delayed answers any attribute
             raise TypeError(f"{name} is a dask {type(x).__name__}: expected a dask array, dataframe or series")
-        return to_array()
+        return x.to_dask_array()  # type: ignore[attr-defined]
     return _inputs._to_array(x, name)
 
 
@@ -217,7 +219,7 @@ class _Plan:
             joined: Dict[int, Any] = {ax: -1 for ax in range(ndim) if ax != b}
             if any(len(yp.chunks[ax]) > 1 for ax in joined) and not _nan(shape[b]):
                 joined[b] = "auto"
-            yp = yp.rechunk(joined)
+            yp = yp.rechunk(joined, method=_RECHUNK)
         self.yp = yp
         self.nblocks = len(yp.chunks[b])
         self.batch_chunks = yp.chunks[b]
@@ -259,12 +261,12 @@ class _Plan:
             return da.from_array(x, chunks=tuple(batch if ax == axis else -1 for ax in range(ndim)))
         own = x.chunks[axis]
         if self.known and not any(_nan(c) for c in own):
-            return x.rechunk(tuple(batch if ax == axis else -1 for ax in range(ndim)))
+            return x.rechunk(tuple(batch if ax == axis else -1 for ax in range(ndim)), method=_RECHUNK)
         if len(own) != len(batch):
             raise ValueError(f"{name} has {len(own)} blocks along the batch axis and y_pred {len(batch)}, and their "
                              f"lengths are not all known, so they cannot be aligned: repartition them alike, or give "
                              f"them known chunk sizes (e.g. .to_dask_array(lengths=True))")
-        return x.rechunk({ax: -1 for ax in range(ndim) if ax != axis})
+        return x.rechunk({ax: -1 for ax in range(ndim) if ax != axis}, method=_RECHUNK)
 
     def _weight(self, sample_weight: object, t_shape: Tuple[Any, ...], p_shape: Tuple[Any, ...],
                 unknown: bool) -> None:
@@ -301,7 +303,7 @@ class _Plan:
         elif self.w_batch:
             w = self._align(w, lr, 0, "sample_weight")
         else:
-            w = w.rechunk(-1)
+            w = w.rechunk(-1, method=_RECHUNK)
         self.w = w
 
     def _cotangent(self, grad_out: object) -> None:
@@ -324,7 +326,7 @@ class _Plan:
         elif not isinstance(g, da.Array):
             g = da.from_array(g, chunks=-1)
         else:
-            g = g.rechunk(-1)
+            g = g.rechunk(-1, method=_RECHUNK)
         self.cot = g
 
     # -- graph pieces ------------------------------------------------------------------------------------
@@ -491,7 +493,7 @@ class _Plan:
         grad = da.Array(self._graph(grad_name, dict(layer), deps), grad_name, chunks=grad_chunks,
                         dtype=self.grad_dtype, meta=np.empty((0,) * grad_ndim, self.grad_dtype))
         if self.p_chunks is not None and self.known and tuple(self.p_chunks) != grad_chunks:
-            grad = grad.rechunk(self.p_chunks)  # back to y_pred's own chunks
+            grad = grad.rechunk(self.p_chunks, method=_RECHUNK)  # back to y_pred's own chunks
         # the loss, from the same tasks
         parts = f"fastbce-vgparts-{token}"
         for i in range(self.nblocks):
@@ -687,7 +689,7 @@ def _finish_rows(parts: Tuple[float, int], wsum: Any, *, mode: int, rdt: str, we
         weight_sum = float(wsum[0] if isinstance(wsum, tuple) else wsum)
     else:
         weight_sum = float(nsamples)
-    return SCALAR_TYPES[np.dtype(rdt)](_core.reduce(mode, total, int(nsamples), weight_sum, False))
+    return np.dtype(rdt).type(_core.reduce(mode, total, int(nsamples), weight_sum, False))
 
 
 def _finish_one_sample(parts: Tuple[float, int], w: Any, *, mode: int, cdt: str, rdt: str, metric: bool) -> Any:
@@ -703,6 +705,6 @@ def _finish_one_sample(parts: Tuple[float, int], w: Any, *, mode: int, cdt: str,
             value = c.type(mean) if weight is None else c.type(c.type(mean) * weight)
             if metric:
                 return float(value), 1.0 if weight is None else float(weight)
-            return SCALAR_TYPES[np.dtype(rdt)](value)
+            return np.dtype(rdt).type(value)
         total = mean if weight is None else mean * float(weight)
-    return SCALAR_TYPES[np.dtype(rdt)](_core.reduce(mode, total, 1, 1.0 if weight is None else float(weight), True))
+    return np.dtype(rdt).type(_core.reduce(mode, total, 1, 1.0 if weight is None else float(weight), True))

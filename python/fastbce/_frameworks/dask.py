@@ -361,7 +361,7 @@ class _Plan:
         """Adds to ``layer`` the fixed tree that sums the tuples of ``keys`` (in order); returns its root."""
         level = 0
         while len(keys) > 1:
-            name = f"fastbce-sum-{level}-{token}"
+            name = f"fastbce-tree-{level}-{token}"
             keys_next = []
             for j in range(0, len(keys), SPLIT_EVERY):
                 layer[(name, j // SPLIT_EVERY)] = (_add_parts, list(keys[j:j + SPLIT_EVERY]))
@@ -403,7 +403,7 @@ class _Plan:
                                                 rdt=self.rdt.name, metric=False), root, self._w_arg(0))
             return self._scalar(self._graph(name, layer, deps), name, self.rdt)
         kind = "none" if self.mode == _NONE else "sum"
-        name = f"fastbce-{kind}-{token}"
+        name = f"fastbce-{'none' if kind == 'none' else 'blocks'}-{token}"
         key = _spec_key(self.spec, reduction=None if kind == "none" else "sum")
         # none: the blocks of the per-sample losses (loss axis 0 is the batch axis); else partial sums
         tail = (0,) * (len(self.loss_shape) - 1) if kind == "none" else ()

@@ -10,7 +10,8 @@ the in-memory value or one float32 ulp from it (rtol 2**-23). Per-sample losses 
 the same rows, but a block narrower than the whole array may sum a row's elements in another order (``axis=0``
 cut along the classes): rtol 1e-13 in float64, two ulps (2**-22) in float32. float32 gradients: the same
 per-sample factors, computed alike in float64 and rounded to float32, at most one ulp apart; float64 gradients
-carry the global scale's last bits (``1 / sum(sample_weight)`` summed in another order): rtol 1e-13.
+carry the global scale's last bits (``1 / sum(sample_weight)`` summed in another order): rtol 1e-13. float16
+results are float16 roundings of the same values: one float16 ulp (2**-10).
 """
 import doctest
 import operator
@@ -30,8 +31,9 @@ from reference import grad as reference_grad, loss as reference_loss  # noqa: E4
 
 REDUCTIONS = ["auto", "sum", "sum_over_batch_size", "none", "mean", "mean_with_sample_weight"]
 MODES = ["auto", "sum", "none", "mean_with_sample_weight"]  # one name per mode ("mean" and the rest: aliases)
-RTOL = {np.dtype(np.float32): 2.0**-23, np.dtype(np.float64): 1e-7}
-SAMPLE_RTOL = {np.dtype(np.float32): 2.0**-22, np.dtype(np.float64): 1e-13}  # per-sample values, see above
+RTOL = {np.dtype(np.float16): 2.0**-10, np.dtype(np.float32): 2.0**-23, np.dtype(np.float64): 1e-7}
+# per-sample values, see above
+SAMPLE_RTOL = {np.dtype(np.float16): 2.0**-9, np.dtype(np.float32): 2.0**-22, np.dtype(np.float64): 1e-13}
 N = 1 << 20  # elements of each input: 16 chunks of 65536
 
 
@@ -70,27 +72,31 @@ def task_log(client):
 
 
 def make_inputs():
-    """The inputs as dask graphs (``da.random``, so the workers generate them). y_true and some weights are
-    chunked unlike y_pred (along the batch axis, and for rank 3 along the other axes too), so those calls
-    have to align them."""
+    """The inputs as dask graphs (``da.random``, so the workers generate them), chunked as y_pred is (16
+    blocks of whole samples), and y_true and weights chunked otherwise (names ending in "m": along the batch
+    axis, and for rank 3 along the other axes too), which a call has to align."""
     rng = da.random.default_rng(20260611)
     f32, f64 = np.float32, np.float64
-    return {
+    inputs = {
         # [n, 1]: one probability (or logit) per sample
-        "y1": (rng.random((N, 1), chunks=(50_000, 1), dtype=f32) < 0.3).astype(f32),
+        "y1": (rng.random((N, 1), chunks=(N // 16, 1), dtype=f32) < 0.3).astype(f32),
         "p1": rng.random((N, 1), chunks=(N // 16, 1), dtype=f32),
         "x1": rng.normal(0, 3, (N, 1), chunks=(N // 16, 1)).astype(f32),
-        "wb1": rng.random(N, chunks=100_000, dtype=f32),  # [batch]
+        "wb1": rng.random(N, chunks=N // 16, dtype=f32),  # [batch]
         # rank 3, the loss [4096, 16] (per-sample weight [4096, 16], [batch] weight [4096]); soft labels
-        "y3": rng.random((4096, 16, 16), chunks=(300, 8, 16), dtype=f64),
+        "y3": rng.random((4096, 16, 16), chunks=(256, 16, 16), dtype=f64),
         "p3": rng.random((4096, 16, 16), chunks=(256, 16, 16), dtype=f64),
-        "ws3": rng.random((4096, 16), chunks=(1000, 4), dtype=f64),
+        "ws3": rng.random((4096, 16), chunks=(256, 16), dtype=f64),
         "wb3": rng.random(4096, chunks=256, dtype=f64),
-        # rows of 4 classes (pos_weight per class), aligned
+        # rows of 4 classes (pos_weight per class)
         "y4": (rng.random((N // 4, 4), chunks=(N // 64, 4), dtype=f32) < 0.5).astype(f32),
         "x4": rng.normal(0, 2, (N // 4, 4), chunks=(N // 64, 4)).astype(f32),
         "wb4": rng.random(N // 4, chunks=N // 64, dtype=f32),
     }
+    # the same values, chunked unlike y_pred
+    mismatched = {"y1": (50_000, 1), "wb1": 100_000, "y3": (300, 8, 16), "ws3": (1000, 4), "wb3": 700}
+    inputs.update({k + "m": inputs[k].rechunk(c) for k, c in mismatched.items()})
+    return inputs
 
 
 @pytest.fixture(scope="module")
@@ -132,10 +138,9 @@ def assert_grad_equal(got, ref):
 @pytest.mark.parametrize("reduction", MODES)
 @pytest.mark.parametrize("case", [
     dict(name="1", p="p1"),
-    dict(name="1", p="x1", from_logits=True, label_smoothing=0.1),
     dict(name="3", p="p3"),
-    dict(name="4", p="x4", from_logits=True, pos_weight=[0.5, 1.0, 2.0, 3.0]),
-], ids=["col-probs", "col-logits-smoothed", "rank3-f64-soft", "classes-pos-weight"])
+    dict(name="4", p="x4", from_logits=True, label_smoothing=0.1, pos_weight=[0.5, 1.0, 2.0, 3.0]),
+], ids=["col-probs", "rank3-f64-soft", "classes-logits-smoothed-pos-weight"])
 def test_loss_and_gradient_equal_in_memory(client, data, reduction, case):
     """Every weight form (none, scalar, [batch], per-sample) in one computation."""
     d, lazy = data
@@ -168,6 +173,24 @@ def test_reduction_aliases(client, data, reduction):
     assert_loss_equal(got[0], ref[0])
     assert_loss_equal(got[1], ref[0])
     assert_grad_equal(got[2], ref[1])
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean_with_sample_weight"])
+def test_mismatched_chunks_are_aligned(client, data, reduction):
+    """y_true and the weights chunked unlike y_pred, along the batch axis and (rank 3) the other axes."""
+    d, lazy = data
+    bce = fastbce.BinaryCrossentropy(reduction=reduction)
+    cases = [("y1m", "p1", "wb1m", "wb1"), ("y3m", "p3", "ws3m", "ws3"), ("y3m", "p3", "wb3m", "wb3")]
+    graphs, refs = [], []
+    for y, p, lw, w in cases:
+        graphs += [bce(lazy[y], lazy[p], lazy[lw]), *fastbce.dask.value_and_grad(bce, lazy[y], lazy[p], lazy[lw])]
+        refs += [bce(d[y], d[p], d[w]), *bce.value_and_grad(d[y], d[p], d[w])]
+        assert graphs[-1].chunks == lazy[p].chunks
+    got = dask.compute(*graphs)
+    for j in range(0, len(got), 3):
+        assert_loss_equal(got[j], refs[j])
+        assert_loss_equal(got[j + 1], refs[j + 1])
+        assert_grad_equal(got[j + 2], refs[j + 2])
 
 
 @pytest.mark.parametrize("reduction", ["sum", "none", "mean_with_sample_weight", "auto"])
@@ -223,6 +246,29 @@ def test_functional_call_axis0_and_cotangent(client, data):
     assert_grad_equal(grad, ref_grad)
 
 
+def test_mixed_inputs_and_dtypes(client, data):
+    """A NumPy y_true with a dask y_pred (cut to its blocks), integer labels, float16 predictions (a float16
+    result and gradient), a forced float64 compute dtype."""
+    d, lazy = data
+    logits = fastbce.BinaryCrossentropy(from_logits=True)
+    cases = [
+        (logits, d["y4"], lazy["x4"], d["y4"], d["x4"]),
+        (logits, lazy["y4"].astype(np.int8), lazy["x4"], d["y4"].astype(np.int8), d["x4"]),
+        (fastbce.BinaryCrossentropy(), lazy["y1"], lazy["p1"].astype(np.float16), d["y1"], d["p1"].astype(np.float16)),
+        (fastbce.BinaryCrossentropy(dtype="float64", reduction="none"), lazy["y1"], lazy["p1"], d["y1"], d["p1"]),
+    ]
+    graphs, refs = [], []
+    for bce, lazy_y, lazy_p, y, p in cases:
+        graphs += [bce(lazy_y, lazy_p), *fastbce.dask.value_and_grad(bce, lazy_y, lazy_p)]
+        refs += [bce(y, p), *bce.value_and_grad(y, p)]
+    got = dask.compute(*graphs)
+    for j in range(0, len(got), 3):
+        assert_loss_equal(got[j], refs[j])
+        assert_loss_equal(got[j + 1], refs[j + 1])
+        assert_grad_equal(got[j + 2], refs[j + 2])
+    assert got[6].dtype == np.float16 and got[8].dtype == np.float16 and got[9].dtype == np.float64
+
+
 @pytest.mark.parametrize("shape", [(0, 1), (3, 0), (0,)])
 def test_empty_inputs(client, shape):
     y, p = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
@@ -243,9 +289,9 @@ def test_same_bits_every_run_and_scheduler(client, data):
     def graphs(inputs):
         bce = fastbce.BinaryCrossentropy(from_logits=True, reduction="mean_with_sample_weight")
         metric = fastbce.metrics.BinaryCrossentropy(from_logits=True)
-        return (bce(inputs["y1"], inputs["x1"], inputs["wb1"]),
-                *fastbce.dask.value_and_grad(bce, inputs["y1"], inputs["x1"], inputs["wb1"]),
-                *fastbce.dask.metric_totals(metric, inputs["y3"], inputs["p3"], inputs["wb3"]))
+        return (bce(inputs["y1m"], inputs["x1"], inputs["wb1m"]),
+                *fastbce.dask.value_and_grad(bce, inputs["y1m"], inputs["x1"], inputs["wb1m"]),
+                *fastbce.dask.metric_totals(metric, inputs["y3m"], inputs["p3"], inputs["wb3m"]))
 
     _, lazy = data
     runs = [dask.compute(*graphs(lazy)), dask.compute(*graphs(lazy)),
@@ -267,7 +313,7 @@ def test_dataframe_columns(client):
     df = dd.from_pandas(frame, npartitions=16).persist()
     y, p, w = frame["y"].to_numpy(), frame["p"].to_numpy(), frame["w"].to_numpy()
     graphs, refs = [], []
-    for reduction in MODES:
+    for reduction in ("auto", "none", "mean_with_sample_weight"):
         bce = fastbce.BinaryCrossentropy(reduction=reduction)
         # a series is 1-D: one sample, the mean over every row (tf_keras's rule)
         graphs.append(bce(df["y"], df["p"]))
@@ -347,9 +393,9 @@ def test_no_task_output_is_full_size(client, data):
     d, lazy = data
     bce = fastbce.BinaryCrossentropy(reduction="none")
     start = len(task_log(client))
-    dask.compute(bce(lazy["y1"], lazy["p1"], lazy["wb1"]),
-                 fastbce.BinaryCrossentropy()(lazy["y3"], lazy["p3"], lazy["ws3"]),
-                 *fastbce.dask.value_and_grad(fastbce.BinaryCrossentropy(), lazy["y1"], lazy["x1"], lazy["wb1"]),
+    dask.compute(bce(lazy["y1m"], lazy["p1"], lazy["wb1m"]),
+                 fastbce.BinaryCrossentropy()(lazy["y3m"], lazy["p3"], lazy["ws3m"]),
+                 *fastbce.dask.value_and_grad(fastbce.BinaryCrossentropy(), lazy["y1m"], lazy["x1"], lazy["wb1m"]),
                  *fastbce.dask.metric_totals(fastbce.metrics.BinaryCrossentropy(), lazy["y4"], lazy["x4"]))
     # the results as computed on the workers (dask's own "finalize" tasks gather a result to send it)
     results = [(name, nbytes) for name, nbytes in task_log(client)[start:] if not str(name).startswith("finalize")]

@@ -315,18 +315,20 @@ def test_dataframe_columns(client):
     graphs, refs = [], []
     for reduction in ("auto", "none", "mean_with_sample_weight"):
         bce = fastbce.BinaryCrossentropy(reduction=reduction)
-        # a series is 1-D: one sample, the mean over every row (tf_keras's rule)
-        graphs.append(bce(df["y"], df["p"]))
-        refs.append(bce(y, p))
+        # a series is 1-D: one sample, the mean over every row (tf_keras's rule); its gradient's scale needs
+        # the number of rows, which the partitions' unknown lengths only give when computed
+        graphs += [bce(df["y"], df["p"]), fastbce.dask.value_and_grad(bce, df["y"], df["p"])[1]]
+        refs += [bce(y, p), bce.value_and_grad(y, p)[1]]
         # one-column frames: one sample per row, the weight column per sample
         graphs += [bce(df[["y"]], df[["p"]], df["w"]), *fastbce.dask.value_and_grad(bce, df[["y"]], df[["p"]], df["w"])]
         refs += [bce(y[:, None], p[:, None], w), *bce.value_and_grad(y[:, None], p[:, None], w)]
     got = dask.compute(*graphs)
-    for j in range(0, len(got), 4):
+    for j in range(0, len(got), 5):
         assert_loss_equal(got[j], refs[j])
-        assert_loss_equal(got[j + 1], refs[j + 1])
+        assert_grad_equal(got[j + 1], refs[j + 1])
         assert_loss_equal(got[j + 2], refs[j + 2])
-        assert_grad_equal(got[j + 3], refs[j + 3])
+        assert_loss_equal(got[j + 3], refs[j + 3])
+        assert_grad_equal(got[j + 4], refs[j + 4])
     metric, ref = fastbce.metrics.BinaryCrossentropy(), fastbce.metrics.BinaryCrossentropy()
     fastbce.dask.update_state(metric, df[["y"]], df[["p"]], df["w"])
     ref.update_state(y[:, None], p[:, None], w)

@@ -14,7 +14,8 @@ import importlib
 from typing import Any, Dict, Optional
 
 #: the first component of a tensor type's ``__module__`` -> the module here that handles it
-_ROOTS = {"tensorflow": "tensorflow", "tf_keras": "tensorflow", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
+_ROOTS = {"tensorflow": "tensorflow", "tf_keras": "tensorflow", "torch": "torch", "jax": "jax", "jaxlib": "jax",
+          "dask": "dask"}
 #: type -> framework name (None: not a framework tensor), filled on first sight of each type
 _BY_TYPE: Dict[type, Optional[str]] = {}
 

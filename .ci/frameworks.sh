@@ -47,7 +47,7 @@ done <<<"$reqs"
 "$VENV/bin/pip" install -q '.[test,files]' "${deps[@]}" >>"$log" 2>&1 || fail "pip install .[test,files] ${deps[*]}"
 "$VENV/bin/pip" install -q --no-deps "${nodeps[@]}" >>"$log" 2>&1 || fail "pip install --no-deps ${nodeps[*]}"
 versions="$("$VENV/bin/python" - 2>>"$log" <<'PY'
-import jax, lightgbm, sklearn, tensorflow as tf, tf_keras, torch, xgboost
+import dask, distributed, jax, lightgbm, sklearn, tensorflow as tf, tf_keras, torch, xgboost
 print(tf.__version__, tf_keras.__version__, torch.__version__, jax.__version__, xgboost.__version__,
       lightgbm.__version__, sklearn.__version__)
 PY

@@ -449,3 +449,21 @@ def test_errors_are_clear(client, data):
 def test_docstring_examples(client):
     res = doctest.testmod(fastbce.dask, extraglobs={"fastbce": fastbce, "np": np}, report=True, verbose=False)
     assert res.attempted > 0 and res.failed == 0
+
+
+def test_methods_take_dask_inputs(client, data):
+    """BinaryCrossentropy.value_and_grad and metrics.BinaryCrossentropy.update_state dispatch to the lazy path
+    themselves: a lazy gradient, and a metric update computed on the cluster."""
+    d, lazy = data
+    bce = fastbce.BinaryCrossentropy(from_logits=True)
+    loss, grad = bce.value_and_grad(lazy["y4"], lazy["x4"], lazy["wb4"])
+    assert isinstance(loss, dask.array.Array) and isinstance(grad, dask.array.Array)
+    ref_loss, ref_grad = bce.value_and_grad(d["y4"], d["x4"], d["wb4"])
+    assert_loss_equal(loss.compute(), ref_loss)
+    assert_grad_equal(grad.compute(), ref_grad)
+    with pytest.raises(ValueError, match="out= is for NumPy"):
+        bce.value_and_grad(lazy["y4"], lazy["x4"], out=np.empty(d["x4"].shape, d["x4"].dtype))
+    metric, ref = fastbce.metrics.BinaryCrossentropy(), fastbce.metrics.BinaryCrossentropy()
+    metric.update_state(lazy["y1"], lazy["p1"])
+    ref.update_state(d["y1"], d["p1"])
+    np.testing.assert_allclose(metric.state, ref.state, rtol=1e-12)

@@ -118,3 +118,16 @@ def test_keras3_itself_where_installed():
         want = np.asarray(keras.losses.BinaryCrossentropy(reduction=reduction)(y, x, sample_weight=w))
         got = np.asarray(B(reduction=reduction)(y, x, sample_weight=w))
         np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_spec_pickles():
+    """A spec travels to other processes (Dask workers) as its options."""
+    import pickle
+
+    from fastbce._spec import LossSpec
+
+    spec = LossSpec.build(from_logits=True, label_smoothing=0.2, pos_weight=[1.0, 2.5], axis=1,
+                          reduction="mean_with_sample_weight", dtype="float64")
+    again = pickle.loads(pickle.dumps(spec))
+    assert again == spec and again.core[:3] == spec.core[:3] and again.dtype == spec.dtype
+    np.testing.assert_array_equal(again.pos_weight_buffers[1], spec.pos_weight_buffers[1])

@@ -289,6 +289,10 @@ class LossSpec:
         return LossSpec(self.from_logits, self.label_smoothing, self.pos_weight[start:stop], self.axis, self.reduction,
                         self.reduction_mode, self.dtype, keep_unit_pos_weight=True)
 
+    def __reduce__(self) -> Tuple[Any, Tuple[Tuple[Any, ...]]]:
+        """Pickles as its options (built again on unpickling: a Dask worker, another process)."""
+        return _rebuild, (tuple(getattr(self, k) for k in _OPTIONS),)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LossSpec) and all(getattr(self, k) == getattr(other, k) for k in _OPTIONS)
 
@@ -298,3 +302,8 @@ class LossSpec:
         return (f"LossSpec(from_logits={self.from_logits}, label_smoothing={self.label_smoothing}, "
                 f"pos_weight={self.pos_weight}, axis={self.axis}, "
                 f"reduction={self.reduction!r}, dtype={None if self.dtype is None else self.dtype.name!r})")
+
+
+def _rebuild(options: Tuple[Any, ...]) -> LossSpec:
+    """A pickled LossSpec (``LossSpec.__reduce__``)."""
+    return LossSpec.build(**dict(zip(_OPTIONS, options)))

@@ -323,6 +323,12 @@ class BinaryCrossentropy:
             `(loss, grad)`: `loss` as `__call__` returns it, `grad` an ndarray
             with `y_pred`'s shape and dtype (float32 for integer `y_pred`).
         """
+        if type(y_pred) is not _ndarray and _frameworks.detect(y_pred, y_true, sample_weight) == "dask":
+            if out is not None:
+                raise ValueError("out= is for NumPy gradients; with dask inputs the gradient is a lazy dask array")
+            from ._frameworks import dask as lazy  # dask arrays: a lazy loss and gradient
+
+            return lazy.value_and_grad(y_true, y_pred, sample_weight, self._spec, grad_out)
         return _value_and_grad(y_true, y_pred, sample_weight, self._spec, grad_out, out)
 
     def call(self, y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> LossResult:

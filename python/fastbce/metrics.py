@@ -18,13 +18,14 @@ np.float32(0.81492424)
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Dict, Optional, SupportsFloat, Tuple, Type, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _inputs
+from . import _frameworks, _inputs
 from ._results import SCALAR_TYPES, LossFloat32, LossFloat64
 from ._spec import DTypeArg, LossSpec, check_dtype
 
@@ -67,8 +68,15 @@ class BinaryCrossentropy:
                      sample_weight: Optional[npt.ArrayLike] = None) -> None:
         """Accumulates the weighted per-sample losses of a batch (shapes and weights as for the loss).
 
-        A batch that raises (bad shapes or dtypes) leaves the state unchanged."""
-        total, count = _inputs.metric_totals(y_true, y_pred, sample_weight, self._spec)
+        A batch that raises (bad shapes or dtypes) leaves the state unchanged. Dask arrays, dataframes and
+        series are computed where they live (only the two sums come back; see ``fastbce.dask``)."""
+        if type(y_pred) is not np.ndarray and _frameworks.detect(y_pred, y_true, sample_weight) == "dask":
+            from ._frameworks import dask as lazy  # dask inputs: the two sums computed on the cluster
+
+            lazy_total, lazy_count = lazy.metric_totals(y_true, y_pred, sample_weight, self._spec)
+            total, count = (float(v) for v in importlib.import_module("dask").compute(lazy_total, lazy_count))
+        else:
+            total, count = _inputs.metric_totals(y_true, y_pred, sample_weight, self._spec)
         self._total += total
         self._count += count
 

@@ -11,7 +11,7 @@ whose value is fastbce's loss and whose gradient with respect to ``y_pred`` is f
 from __future__ import annotations
 
 import importlib
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, TypeVar
 
 #: the first component of a tensor type's ``__module__`` -> the module here that handles it
 _ROOTS = {"tensorflow": "tensorflow", "tf_keras": "tensorflow", "torch": "torch", "jax": "jax", "jaxlib": "jax"}
@@ -28,6 +28,17 @@ def _of_type(tp: type) -> Optional[str]:
         return name
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _run_as_is_in_graphs(fn: _F) -> _F:
+    """Mark ``fn`` as ``tf.autograph.experimental.do_not_convert`` marks a function (without importing
+    TensorFlow): a ``tf.function`` that calls it runs it as it is instead of converting its source."""
+    fn.autograph_info__ = frozenset()  # type: ignore[attr-defined]
+    return fn
+
+
+@_run_as_is_in_graphs
 def detect(*values: object) -> Optional[str]:
     """The framework of the first value that is one of its tensors, or None."""
     for v in values:
@@ -37,6 +48,7 @@ def detect(*values: object) -> Optional[str]:
     return None
 
 
+@_run_as_is_in_graphs
 def loss(framework: str, y_true: object, y_pred: object, sample_weight: object, spec: Any) -> Any:
     """The loss ``spec`` describes as a differentiable tensor of ``framework``."""
     module = importlib.import_module(f"{__name__}.{framework}")

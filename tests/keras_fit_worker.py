@@ -106,6 +106,7 @@ def case_plain_sum_weighted():
 
 
 CASES = {}
+# "unweighted": the training batches; the validation data carry weights (val_loss is weighted, the metric not)
 for out, from_logits in (("sigmoid", False), ("logits", True)):
     CASES[f"{out}-unweighted-validation-metric"] = lambda out=out, from_logits=from_logits: pair(
         out, {"from_logits": from_logits}, {"validation_data": (XV, YV, WV)}, with_metric=True)
@@ -116,7 +117,8 @@ CASES["logits-sample_weight-smoothing"] = lambda: pair(
     "logits", {"from_logits": True, "label_smoothing": 0.1}, {"sample_weight": W})
 CASES["sigmoid-eager-sample_weight"] = lambda: pair("sigmoid", {}, {"sample_weight": W}, run_eagerly=True)
 CASES["plain-object-unweighted"] = lambda: pair("sigmoid", {}, {}, plain=True)
-CASES["plain-object-sample_weight"] = lambda: pair("sigmoid", {}, {"sample_weight": W}, plain=True)
+CASES["plain-object-sample_weight-validation"] = lambda: pair(
+    "sigmoid", {}, {"sample_weight": W, "validation_data": (XV, YV, WV)}, plain=True)
 CASES["plain-object-logits-class_weight"] = lambda: pair(
     "logits", {"from_logits": True}, {"class_weight": {0: 0.4, 1: 1.7}}, plain=True)
 CASES["plain-object-sum-weighted"] = case_plain_sum_weighted

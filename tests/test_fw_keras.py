@@ -39,7 +39,7 @@ FIT_CASES = [
     "logits-sample_weight-smoothing",
     "sigmoid-eager-sample_weight",
     "plain-object-unweighted",
-    "plain-object-sample_weight",
+    "plain-object-sample_weight-validation",
     "plain-object-logits-class_weight",
 ]
 
@@ -149,6 +149,24 @@ def test_loss_class_value_and_gradient(flavor, reduction):
     got, expected = run(ours.BinaryCrossentropy(**kwargs)), run(keras.losses.BinaryCrossentropy(**kwargs))
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
     np.testing.assert_allclose(got[1], expected[1], rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("flavor", ["tf_keras", "keras-tensorflow"])
+def test_dtype_argument(flavor):
+    """float64 computation of float32 inputs: tf_keras's class has no dtype argument, so the reference is its
+    loss of float64 inputs; Keras 3's converts the inputs to its dtype."""
+    tf, keras, ours = _tf_and_losses(flavor)
+    rng = np.random.default_rng(2)
+    y = (rng.random((8, 3)) < 0.5).astype(np.float32)
+    x = rng.normal(0, 2, (8, 3)).astype(np.float32)
+    got = ours.BinaryCrossentropy(from_logits=True, dtype="float64")(tf.constant(y), tf.constant(x))
+    if flavor == "tf_keras":
+        expected = keras.losses.BinaryCrossentropy(from_logits=True)(tf.constant(y, tf.float64),
+                                                                     tf.constant(x, tf.float64))
+    else:
+        expected = keras.losses.BinaryCrossentropy(from_logits=True, dtype="float64")(tf.constant(y), tf.constant(x))
+    assert got.dtype == expected.dtype == tf.float64
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("flavor", ["tf_keras", "keras-tensorflow"])

@@ -58,8 +58,10 @@ def fit(output, loss, fit_kwargs, metrics=None, run_eagerly=False):
     model = make_model(output)
     model.set_weights(INITIAL[output])
     compile_kwargs = {"run_eagerly": run_eagerly}
-    if FLAVOR != "tf_keras":
-        compile_kwargs["jit_compile"] = False  # a host callback is not XLA-compilable (README)
+    if FLAVOR != "tf_keras" and K.backend.backend() == "tensorflow":
+        # TensorFlow's host call cannot be XLA-compiled (README); "auto" is off on CPU only. The other
+        # backends keep their default (JAX: jit-compiled)
+        compile_kwargs["jit_compile"] = False
     model.compile(K.optimizers.SGD(learning_rate=0.2), loss=loss, metrics=metrics, weighted_metrics=[],
                   **compile_kwargs)
     history = model.fit(X, Y, epochs=EPOCHS, batch_size=BATCH, shuffle=False, verbose=0, **fit_kwargs)

@@ -93,6 +93,57 @@ double run_bce(const Problem<T>& p) {
     });
 }
 
+// run_bce's partition with a GradProblem: the same tasks, each also storing its elements' gradient.
+template <class T>
+double run_value_grad(const GradProblem<T>& g) {
+    const DefaultFpMode fp_mode;
+    const Kernels<T>& k = kernels_for<T>(active_table());
+    const Problem<T>& p = g.loss;
+    const int64_t samples = p.outer * p.inner, elements = samples * p.reduced;
+    if (samples == 0) return 0.0;
+    if (p.reduced == 0) return run_bce(p);  // no elements, so no gradient: NaN per sample
+    if (p.reduced == 1) {
+        return sum_over_tasks(elements, [&](int64_t begin, int64_t end) { return k.flat_grad(g, begin, end); });
+    }
+    if (p.inner == 1 && p.reduced >= kTaskElements) {
+        const int64_t pieces = ceil_div(p.reduced, kTaskElements), tasks = p.outer * pieces;
+        const std::vector<double> partial = run_tasks(tasks, elements, [&](int64_t t) {
+            const int64_t row = t / pieces, begin = (t % pieces) * kTaskElements;
+            return k.row_piece_grad(g, row, begin, begin + kTaskElements < p.reduced ? begin + kTaskElements : p.reduced);
+        });
+        double total = 0.0;
+        for (int64_t row = 0; row < p.outer; ++row) {
+            double row_sum = 0.0;
+            for (int64_t piece = 0; piece < pieces; ++piece) row_sum += partial[size_t(row * pieces + piece)];
+            const T v = sample_value(p, row_sum, row);
+            if (p.out) p.out[row] = v;
+            total += double(v);
+        }
+        return total;
+    }
+    const int64_t row_elements = p.reduced * p.inner;
+    const int64_t per_task = row_elements >= kTaskElements ? 1 : kTaskElements / row_elements;
+    auto kernel = p.inner > 1 ? k.strided_grad : k.rows_grad;
+    return sum_tasks(ceil_div(p.outer, per_task), elements, [&](int64_t t) {
+        const int64_t begin = t * per_task;
+        return kernel(g, begin, begin + per_task < p.outer ? begin + per_task : p.outer);
+    });
+}
+
+template <class T>
+void run_grad_hess(const GradHessProblem<T>& g, int64_t n) {
+    const DefaultFpMode fp_mode;
+    const Kernels<T>& k = kernels_for<T>(active_table());
+    sum_over_tasks(n, [&](int64_t begin, int64_t end) { return k.grad_hess(g, begin, end), 0.0; });
+}
+
+template <class T>
+void run_add_into(const T* a, const T* b, T* out, int64_t n) {
+    const DefaultFpMode fp_mode;
+    const Probes<T>& k = probes_for<T>(active_table());
+    sum_over_tasks(n, [&](int64_t begin, int64_t end) { return k.add_into(a, b, out, begin, end), 0.0; });
+}
+
 template <class T>
 double run_read_sum(const T* a, const T* b, int64_t n) {
     const DefaultFpMode fp_mode;
@@ -103,5 +154,10 @@ double run_read_sum(const T* a, const T* b, int64_t n) {
 template double run_bce<float>(const Problem<float>&);
 template double run_read_sum<float>(const float*, const float*, int64_t);
 template double run_bce<double>(const Problem<double>&);
+template double run_value_grad<float>(const GradProblem<float>&);
+template double run_value_grad<double>(const GradProblem<double>&);
+template void run_grad_hess<float>(const GradHessProblem<float>&, int64_t);
+template void run_grad_hess<double>(const GradHessProblem<double>&, int64_t);
+template void run_add_into<float>(const float*, const float*, float*, int64_t);
 
 }  // namespace fastbce

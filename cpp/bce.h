@@ -8,6 +8,19 @@ namespace fastbce {
 template <class T>
 double run_bce(const Problem<T>& p);
 
+// run_bce's result for g.loss, with the gradient of every element stored to g.grad (same tasks and threads).
+template <class T>
+double run_value_grad(const GradProblem<T>& g);
+
+// Per-element first and second derivatives of elements [0, n) (logits only).
+template <class T>
+void run_grad_hess(const GradHessProblem<T>& g, int64_t n);
+
+// out = a + b over [0, n), with run_bce's tasks and threads: what two streams read and one written cost
+// (the benchmark's roofline for gradients).
+template <class T>
+void run_add_into(const T* a, const T* b, T* out, int64_t n);
+
 // Sum of a[i] + b[i], i < n, with run_bce's tasks, threads and loads but no loss: what reading the inputs
 // alone costs (the benchmark's read-bandwidth roofline).
 template <class T>

@@ -29,6 +29,31 @@ inline T sample_value(const Problem<T>& p, double loss_sum, int64_t sample) {
 }
 }  // namespace
 
+// One fused loss-and-gradient problem: `loss`'s result as run_bce forms it (loss.out: the per-sample values),
+// and grad[e] = T(d loss(e) / d y_pred(e) * factor[s]) for every element e, s its sample. factor is the
+// sample's chain factor of the reduction (sample weight x reduction scale x cotangent / reduced), one value
+// for all samples (factor_len 1) or one per sample.
+template <class T>
+struct GradProblem {
+    Problem<T> loss;
+    T* grad = nullptr;
+    const T* factor = nullptr;
+    int64_t factor_len = 1;
+};
+
+// Per-element first and second derivatives of the logits loss (gradient boosting): g[e] = d loss / dx * w,
+// h[e] = d2 loss / dx2 * w, with w = weight[e] (weight_len n), weight[0] (1) or 1 (nullptr).
+template <class T>
+struct GradHessProblem {
+    const T* y_true = nullptr;
+    const T* x = nullptr;
+    const T* weight = nullptr;
+    int64_t weight_len = 1;
+    LossSpec<T> spec;
+    T* grad = nullptr;
+    T* hess = nullptr;
+};
+
 // The schedules of one level (kernel/schedules.h). Each entry returns the float64 sum of the per-sample
 // values it formed (and stores them in p.out). For flat problems the sum is formed differently with and
 // without p.out (with it: after a head that aligns y_pred, so its last bits depend on that address; without
@@ -46,6 +71,14 @@ struct Kernels {
     double (*row_piece)(const Problem<T>& p, int64_t row, int64_t begin, int64_t end);
     // inner > 1: outer indices [begin, end), every inner position.
     double (*strided)(const Problem<T>& p, int64_t begin, int64_t end);
+
+    // The same walks, for a GradProblem: each also stores the gradient of the elements it covers.
+    double (*flat_grad)(const GradProblem<T>& g, int64_t begin, int64_t end);
+    double (*rows_grad)(const GradProblem<T>& g, int64_t begin, int64_t end);
+    double (*row_piece_grad)(const GradProblem<T>& g, int64_t row, int64_t begin, int64_t end);
+    double (*strided_grad)(const GradProblem<T>& g, int64_t begin, int64_t end);
+    // Elements [begin, end) of a GradHessProblem.
+    void (*grad_hess)(const GradHessProblem<T>& g, int64_t begin, int64_t end);
 };
 
 // Hooks for the tests and the benchmark, not used by the loss.
@@ -57,6 +90,9 @@ struct Probes {
     void (*log)(const T* x, T* y, int64_t n);
     void (*log1p)(const T* x, T* y, int64_t n);
     void (*exp)(const T* x, T* y, int64_t n);
+    // out[i] = a[i] + b[i] over [begin, end): two streams read, one written, as the gradient kernels (the
+    // benchmark's three-stream roofline).
+    void (*add_into)(const T* a, const T* b, T* out, int64_t begin, int64_t end);
 };
 
 struct KernelTable {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "bce.h"
 #include "dispatch.h"
@@ -51,9 +52,16 @@ int64_t checked_mul(int64_t a, int64_t b) {
     return a * b;
 }
 
+// The arrays a Problem points into, kept referenced while the GIL is released.
+struct HeldArrays {
+    py::array weight, out, grad, factor;
+};
+
+// A Problem over the caller's buffers, every argument checked.
 template <class T>
-double bce_typed(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
-                 int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, const py::handle& spec) {
+Problem<T> make_problem(const py::array& y_true, const py::array& y_pred, const py::object& weight,
+                        const py::object& out, int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat,
+                        const py::handle& spec, HeldArrays& held) {
     const int num = y_pred.dtype().num();
     require_buffer(y_pred, "y_pred", num);
     require_buffer(y_true, "y_true", num);
@@ -69,32 +77,138 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
     const auto loss_spec = fastbce::spec_from_python<T>(spec);
     if (!loss_spec) throw std::invalid_argument("spec: does not apply to these inputs");
     p.spec = *loss_spec;
-    py::array w_arr, out_arr;  // keep references alive while the GIL is released
     if (!weight.is_none()) {
         if (!py::isinstance<py::array>(weight)) throw py::type_error("weight: expected None or a numpy array");
-        w_arr = py::reinterpret_borrow<py::array>(weight);
-        require_buffer(w_arr, "weight", num);
+        held.weight = py::reinterpret_borrow<py::array>(weight);
+        require_buffer(held.weight, "weight", num);
         if (weight_repeat < 1) throw std::invalid_argument("weight_repeat must be >= 1");
-        const int64_t len = w_arr.size();
+        const int64_t len = held.weight.size();
         if (len != 1 && (samples % weight_repeat != 0 || len != samples / weight_repeat))
             throw std::invalid_argument("weight has " + std::to_string(len) + " elements; expected 1 or " +
                                         std::to_string(samples) + "/" + std::to_string(weight_repeat));
-        p.weight = static_cast<const T*>(w_arr.data());
+        p.weight = static_cast<const T*>(held.weight.data());
         p.weight_len = len;
         p.weight_repeat = weight_repeat;
     }
     if (!out.is_none()) {
         if (!py::isinstance<py::array>(out)) throw py::type_error("out: expected None or a numpy array");
-        out_arr = py::reinterpret_borrow<py::array>(out);
-        require_buffer(out_arr, "out", num, true);
-        if (out_arr.size() != samples)
-            throw std::invalid_argument("out has " + std::to_string(out_arr.size()) + " elements; expected " +
+        held.out = py::reinterpret_borrow<py::array>(out);
+        require_buffer(held.out, "out", num, true);
+        if (held.out.size() != samples)
+            throw std::invalid_argument("out has " + std::to_string(held.out.size()) + " elements; expected " +
                                         std::to_string(samples));
-        p.out = static_cast<T*>(out_arr.mutable_data());
+        p.out = static_cast<T*>(held.out.mutable_data());
     }
+    return p;
+}
+
+template <class T>
+double bce_typed(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
+                 int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, const py::handle& spec) {
+    HeldArrays held;
+    const Problem<T> p = make_problem<T>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, spec, held);
     fastbce::active_table();  // an invalid FASTBCE_ISA raises here, with the GIL held
     py::gil_scoped_release release;
     return fastbce::run_bce(p);
+}
+
+template <class T>
+double value_grad_typed(const py::array& y_true, const py::array& y_pred, const py::object& weight,
+                        const py::array& factor, const py::array& grad, const py::object& out, int64_t outer,
+                        int64_t reduced, int64_t inner, const py::handle& spec) {
+    HeldArrays held;
+    fastbce::GradProblem<T> g;
+    g.loss = make_problem<T>(y_true, y_pred, weight, out, outer, reduced, inner, 1, spec, held);
+    const int num = y_pred.dtype().num();
+    held.grad = grad, held.factor = factor;
+    require_buffer(grad, "grad", num, true);
+    require_buffer(factor, "factor", num);
+    if (grad.size() != y_pred.size())
+        throw std::invalid_argument("grad has " + std::to_string(grad.size()) + " elements; y_pred " +
+                                    std::to_string(y_pred.size()));
+    const int64_t samples = outer * inner;
+    if (factor.size() != 1 && factor.size() != samples)
+        throw std::invalid_argument("factor has " + std::to_string(factor.size()) + " elements; expected 1 or " +
+                                    std::to_string(samples));
+    g.grad = static_cast<T*>(held.grad.mutable_data());
+    g.factor = static_cast<const T*>(factor.data());
+    g.factor_len = factor.size();
+    fastbce::active_table();
+    py::gil_scoped_release release;
+    return fastbce::run_value_grad(g);
+}
+
+// The loss (as bce) and its gradient with respect to y_pred, stored to grad (y_pred's size and dtype), each
+// element's derivative times its sample's factor.
+double value_grad(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::array& factor,
+                  const py::array& grad, const py::object& out, int64_t outer, int64_t reduced, int64_t inner,
+                  const py::object& spec) {
+    const int num = y_pred.dtype().num();
+    if (num == py::dtype::of<float>().num())
+        return value_grad_typed<float>(y_true, y_pred, weight, factor, grad, out, outer, reduced, inner, spec);
+    if (num == py::dtype::of<double>().num())
+        return value_grad_typed<double>(y_true, y_pred, weight, factor, grad, out, outer, reduced, inner, spec);
+    throw py::type_error("y_pred: expected dtype float32 or float64, got " + py::str(y_pred.dtype()).cast<std::string>());
+}
+
+template <class T>
+void grad_hess_typed(const py::array& y_true, const py::array& x, const py::object& weight, const py::array& grad,
+                     const py::array& hess, const py::handle& spec) {
+    const int num = x.dtype().num();
+    for (auto [a, what] : {std::pair<const py::array*, const char*>{&x, "x"}, {&y_true, "y_true"}})
+        require_buffer(*a, what, num);
+    require_buffer(grad, "grad", num, true);
+    require_buffer(hess, "hess", num, true);
+    const int64_t n = x.size();
+    if (y_true.size() != n || grad.size() != n || hess.size() != n)
+        throw std::invalid_argument("y_true, x, grad and hess must have the same number of elements");
+    fastbce::GradHessProblem<T> g;
+    g.y_true = static_cast<const T*>(y_true.data());
+    g.x = static_cast<const T*>(x.data());
+    py::array grad_arr = grad, hess_arr = hess;  // mutable_data() is not const
+    g.grad = static_cast<T*>(grad_arr.mutable_data());
+    g.hess = static_cast<T*>(hess_arr.mutable_data());
+    const auto loss_spec = fastbce::spec_from_python<T>(spec);
+    if (!loss_spec || !loss_spec->from_logits) throw std::invalid_argument("grad_hess: the spec must be of logits");
+    g.spec = *loss_spec;
+    py::array w_arr;
+    if (!weight.is_none()) {
+        w_arr = py::reinterpret_borrow<py::array>(weight);
+        require_buffer(w_arr, "weight", num);
+        if (w_arr.size() != 1 && w_arr.size() != n)
+            throw std::invalid_argument("weight: expected 1 or " + std::to_string(n) + " elements");
+        g.weight = static_cast<const T*>(w_arr.data());
+        g.weight_len = w_arr.size();
+    }
+    fastbce::active_table();
+    py::gil_scoped_release release;
+    fastbce::run_grad_hess(g, n);
+}
+
+// First and second derivatives of the logits loss per element, times the weight (gradient boosting).
+void grad_hess(const py::array& y_true, const py::array& x, const py::object& weight, const py::array& grad,
+               const py::array& hess, const py::object& spec) {
+    const int num = x.dtype().num();
+    if (num == py::dtype::of<float>().num()) return grad_hess_typed<float>(y_true, x, weight, grad, hess, spec);
+    if (num == py::dtype::of<double>().num()) return grad_hess_typed<double>(y_true, x, weight, grad, hess, spec);
+    throw py::type_error("x: expected dtype float32 or float64, got " + py::str(x.dtype()).cast<std::string>());
+}
+
+// The benchmark's three-stream roofline: out = a + b over float32 arrays of one size (see run_add_into).
+void add_into(const py::array& a, const py::array& b, const py::array& out) {
+    const int num = py::dtype::of<float>().num();
+    require_buffer(a, "a", num);
+    require_buffer(b, "b", num);
+    require_buffer(out, "out", num, true);
+    if (a.size() != b.size() || out.size() != a.size())
+        throw std::invalid_argument("add_into: a, b and out must have the same size");
+    const float* pa = static_cast<const float*>(a.data());
+    const float* pb = static_cast<const float*>(b.data());
+    py::array out_arr = out;  // mutable_data() is not const
+    float* po = static_cast<float*>(out_arr.mutable_data());
+    const int64_t n = a.size();
+    py::gil_scoped_release release;
+    fastbce::run_add_into<float>(pa, pb, po, n);
 }
 
 double bce(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
@@ -276,6 +390,11 @@ PYBIND11_MODULE(_core, m) {
     fastbce::get_num_threads();  // likewise a bad FASTBCE_NUM_THREADS
     m.def("bce", &bce, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"), py::arg("outer"),
           py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("spec"));
+    m.def("value_grad", &value_grad, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("factor"),
+          py::arg("grad"), py::arg("out"), py::arg("outer"), py::arg("reduced"), py::arg("inner"), py::arg("spec"));
+    m.def("grad_hess", &grad_hess, py::arg("y_true"), py::arg("x"), py::arg("weight"), py::arg("grad"),
+          py::arg("hess"), py::arg("spec"));
+    m.def("add_into", &add_into, py::arg("a"), py::arg("b"), py::arg("out"));
     m.def("fast_call", &fast_call, py::arg("y_true"), py::arg("y_pred"), py::arg("sample_weight"), py::arg("spec"));
     m.def(
         "reduce",

@@ -108,3 +108,68 @@ def loss(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, axis=-1, wei
         return total / weight_sum if weight_sum else 0.0
     assert reduction in ("auto", "sum_over_batch_size", "mean", "mean_with_sample_weight")
     return total / v.size if v.size else 0.0
+
+
+def element_grad(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype=np.float32, pos_weight=None,
+                 hessian=False):
+    """d loss / d y_pred per element in float64, as TensorFlow differentiates the formula above, and the
+    magnitude of its terms (for tolerances where they cancel); with ``hessian`` (logits only) also the second
+    derivative.
+
+    * probabilities: ``-w y / (p + eps) + (1 - y) / ((1 - p) + eps)`` with ``p + eps`` and ``(1 - p) + eps``
+      formed as in ``elementwise``; 0 where ``y_pred`` lies outside ``[eps, 1 - eps]`` (``tf.clip_by_value``'s
+      gradient, which passes at the bounds themselves); NaN stays NaN;
+    * logits: ``(1 - y) s(x) - w y s(-x)``, ``s`` the sigmoid (``1 - y`` at ``+inf``, ``-w y`` at ``-inf``);
+      second derivative ``((1 - y) + w y) s(x) s(-x)``.
+    """
+    dt = np.dtype(dtype)
+    y = np.asarray(y_true).astype(dt)
+    p = np.asarray(y_pred).astype(dt)
+    with np.errstate(all="ignore"):
+        if label_smoothing:
+            ls = dt.type(label_smoothing)
+            y = (y * (dt.type(1) - ls) + dt.type(0.5) * ls).astype(dt)
+        y64 = y.astype(np.float64)
+        w = 1.0 if pos_weight is None else np.asarray(pos_weight).astype(dt).astype(np.float64)
+        if from_logits:
+            x = p.astype(np.float64)
+            ex = np.exp(-np.abs(x))
+            s = np.where(x >= 0, 1.0 / (1.0 + ex), ex / (1.0 + ex))
+            sn = np.where(x >= 0, ex / (1.0 + ex), 1.0 / (1.0 + ex))
+            d = (1.0 - y64) * s - w * y64 * sn
+            terms = np.abs(1.0 - y64) + np.abs(w * y64)
+            if hessian:
+                return d, terms, ((1.0 - y64) + w * y64) * s * sn
+            return d, terms
+        eps, one = dt.type(1e-7), dt.type(1)
+        pc = np.where(np.isnan(p), p, np.clip(p, eps, one - eps)).astype(dt)
+        a = (pc + eps).astype(dt).astype(np.float64)
+        b = ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+        d = -w * y64 / a + (1.0 - y64) / b
+        clipped = (p < eps) | (p > one - eps)
+        d = np.where(clipped, 0.0, d)
+        return d, np.where(clipped, 0.0, np.abs(w * y64 / a) + np.abs((1.0 - y64) / b))
+
+
+def grad(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, axis=-1, weight=None, reduction="auto",
+         dtype=np.float32, pos_weight=None, weight_sum=None, grad_out=None):
+    """(d loss / d y_pred, magnitude of its terms) in float64 for ``loss``'s arguments: each element's
+    derivative times the chain of the reduction (1 / length of ``axis``, the sample weight, the reduction's
+    scale, the cotangent ``grad_out``: a number, or for ``none`` an array broadcasting to the per-sample loss)."""
+    d, terms = element_grad(y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, dtype=dtype,
+                            pos_weight=pos_weight)
+    n = d.shape[axis]
+    loss_shape = d.shape[:axis % d.ndim] + d.shape[axis % d.ndim + 1:]
+    samples = int(np.prod(loss_shape))
+    factor = np.ones(loss_shape) if weight is None else np.broadcast_to(
+        np.asarray(weight).astype(dtype).astype(np.float64), loss_shape)
+    if grad_out is not None:
+        factor = factor * np.asarray(grad_out, np.float64)
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        if len(loss_shape):  # a 0-d per-sample loss is not divided (Keras 3)
+            factor = factor * (0.0 if not weight_sum else 1.0 / weight_sum)
+    elif reduction in ("auto", "sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        factor = factor / samples
+    factor = np.expand_dims(np.asarray(factor, np.float64) / n, axis % d.ndim)
+    with np.errstate(invalid="ignore"):
+        return d * factor, terms * np.abs(factor)

@@ -91,7 +91,9 @@ def test_public_names():
                                     "LossResult", "LossArray", "LossFloat16", "LossFloat32", "LossFloat64",
                                     "ReductionName",
                                     # training (issue 10): gradient-boosting derivatives
-                                    "grad_hess"}
+                                    "grad_hess",
+                                    # evaluation at scale (issue 11): the streaming metric
+                                    "metrics"}
     for name in fastbce.__all__:
         assert hasattr(fastbce, name)
     assert isinstance(fastbce.__version__, str) and fastbce.__version__[0].isdigit()

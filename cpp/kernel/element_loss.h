@@ -82,6 +82,64 @@ struct ElementLoss {
         }
     }
 
+    // The losses l and their derivatives d = d loss / d x of U vectors at element e: the gradient TensorFlow
+    // takes of the formula above. Probabilities: -w y / (p + eps) + (1 - y) / ((1 - p) + eps), 0 where x
+    // lies outside [eps, 1 - eps] (clip_by_value passes the gradient at the bounds); logits: (1 - y) s(x) -
+    // w y s(-x), s the sigmoid, which is 1 - y at +inf and -w y at -inf. NaN stays NaN.
+    template <int U>
+    void group_grad(R (&y)[U], const R (&x)[U], R (&l)[U], R (&d)[U], [[maybe_unused]] int64_t e) const {
+        using simd::Domain;
+        if (M::smooth) smooth_labels(y);
+        R w[U];
+        if constexpr (M::pos_weight) pos_weights(e, w);
+        else
+            for (int j = 0; j < U; ++j) w[j] = one;
+        if constexpr (M::logits) {
+            for (int j = 0; j < U; ++j) {
+                const R ex = exp_neg_abs(x[j]);
+                const R wy = M::pos_weight ? V::mul(w[j], y[j]) : y[j];
+                if constexpr (M::pos_weight) l[j] = weighted_logits(y[j], x[j], w[j]);
+                else l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(ex));
+                d[j] = logits_grad(x[j], y[j], wy, V::div(ex, V::add(one, ex)));
+            }
+            return;
+        }
+        R q[U];
+        if (hard_labels(y, x, q)) {  // l = -log(q) (times w where the label is 1), d = -w / q or 1 / q
+            for (int j = 0; j < U; ++j) {
+                const auto pos = V::eq(y[j], one);
+                const R lq = simd::log<V, Domain::PositiveNormal, true>(q[j]);
+                l[j] = M::pos_weight ? V::mul(lq, V::select(pos, w[j], one)) : lq;
+                d[j] = unclipped(x[j], V::div(V::select(pos, V::neg(w[j]), one), q[j]));
+            }
+            return;
+        }
+        soft_labels(y, x, l, M::pos_weight ? w : nullptr);
+        for (int j = 0; j < U; ++j) {
+            const R p = clip(x[j]);
+            const R a = V::add(p, eps), c = V::add(V::sub(one, p), eps);
+            const R wy = M::pos_weight ? V::mul(w[j], y[j]) : y[j];
+            d[j] = unclipped(x[j], V::sub(V::div(V::sub(one, y[j]), c), V::div(wy, a)));
+        }
+    }
+
+    // Logits only: the derivative d and the second derivative h of the loss of U vectors at element e,
+    // h = ((1 - y) + w y) s(x) s(-x) (the objective of gradient boosting; no loss).
+    template <int U>
+    void group_grad_hess(R (&y)[U], const R (&x)[U], R (&d)[U], R (&h)[U], [[maybe_unused]] int64_t e) const {
+        static_assert(M::logits, "second derivatives are of the logits loss");
+        if (M::smooth) smooth_labels(y);
+        R w[U];
+        if constexpr (M::pos_weight) pos_weights(e, w);
+        for (int j = 0; j < U; ++j) {
+            const R ex = exp_neg_abs(x[j]);
+            const R big = V::div(one, V::add(one, ex)), small = V::mul(ex, big);  // s(|x|), s(-|x|)
+            const R wy = M::pos_weight ? V::mul(w[j], y[j]) : y[j];
+            d[j] = logits_grad(x[j], y[j], wy, small);
+            h[j] = V::mul(V::mul(M::pos_weight ? V::add(V::sub(one, y[j]), wy) : one, big), small);
+        }
+    }
+
     // Adds the losses of U vectors at element e to a sum without forming them (kProducts only): the log
     // terms become factors of `logs` (one multiply per element instead of a log or log1p), the rest goes
     // to `sum`. total() gives the sum of the losses.
@@ -188,6 +246,17 @@ private:
         return with_inf_limits(l, x, y, wy);
     }
     R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
+    // d where x is inside [eps, 1 - eps] (or NaN), 0 where clip_by_value cut it.
+    R unclipped(R x, R d) const { return V::select(V::mask_or(V::lt(x, eps), V::gt(x, hi)), zero, d); }
+    // d loss / dx of the logits loss, (1 - y) s(x) - w y s(-x) (s the sigmoid), from small = s(-|x|) =
+    // exp(-|x|) / (1 + exp(-|x|)) in TensorFlow's form: base + (x >= 0 ? -t : t) with base = 1 - y or -w y
+    // and t = ((1 - y) + w y) small. Exact where the loss saturates (s(x) - y would cancel to its rounding).
+    R logits_grad(R x, R y, R wy, R small) const {
+        const auto nonneg = V::mask_or(V::gt(x, zero), V::eq(x, zero));
+        const R ny = V::sub(one, y);
+        const R t = M::pos_weight ? V::mul(V::add(ny, wy), small) : small;
+        return V::add(V::select(nonneg, ny, V::neg(wy)), V::select(nonneg, V::neg(t), t));
+    }
 
     // The logits loss is logits_linear + log1p(exp_neg_abs). The linear part max(x,0) - x*y takes, at
     // x = +-inf, the limit of the whole loss, (1-y)*x or -y*x (0 when the factor is 0), since there

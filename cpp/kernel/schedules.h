@@ -289,6 +289,144 @@ struct Schedules {
         return total;
     }
 
+    // ---- gradients (GradProblem): the walks above, each also storing d loss / d y_pred times the factor of
+    // the element's sample. The loss sums are formed as the loss-only walks form them, except flat, which
+    // sums the per-element values as flat does with p.out.
+
+    // f(factor) with factor(s, n) the factors of samples [s, s + n), n <= N: one value broadcast, or loaded.
+    template <class F>
+    static double with_factors(const GradProblem<T>& g, F&& f) {
+        if (g.factor_len == 1) {
+            const R c = V::set1(g.factor[0]);
+            return f([c](int64_t, int) { return c; });
+        }
+        const T* factor = g.factor;
+        return f([factor](int64_t s, int n) { return A::load_n(factor + s, n); });
+    }
+
+    // The sum over elements [begin, end) of value(loss, e, n), storing each derivative times factor(e, n)
+    // to g.grad (e: the element of lane 0, n <= N live lanes).
+    template <class M, class Factor, class Value>
+    static double grad_span(const Loss<M>& loss, const GradProblem<T>& g, int64_t begin, int64_t end, Factor factor,
+                            Value value) {
+        const Problem<T>& p = g.loss;
+        Sum<V> sum;
+        int64_t i = begin;
+        for (; i + kUnroll * N <= end; i += kUnroll * N) {
+            A::template prefetch_inputs<kUnroll>(p.y_true + i, p.y_pred + i);
+            R y[kUnroll], x[kUnroll], l[kUnroll], d[kUnroll];
+            for (int j = 0; j < kUnroll; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
+            loss.template group_grad<kUnroll>(y, x, l, d, i);
+            for (int j = 0; j < kUnroll; ++j) V::store(g.grad + i + j * N, V::mul(d[j], factor(i + j * N, N)));
+            for (int j = 0; j < kUnroll; ++j) l[j] = value(l[j], i + j * N, N);
+            sum.add_group(l);
+        }
+        for (; i < end; i += N) {
+            const int n = int(min64(N, end - i));
+            R y[1] = {A::load_n(p.y_true + i, n)}, x[1] = {A::load_n(p.y_pred + i, n)}, l[1], d[1];
+            loss.template group_grad<1>(y, x, l, d, i);
+            A::store_n(g.grad + i, V::mul(d[0], factor(i, n)), n);
+            R v = value(l[0], i, n);
+            if (n < N) v = V::keep_first(v, n);  // after weighting: an inf weight times a dead lane is NaN
+            sum.add_block(v);
+        }
+        return sum.total();
+    }
+    static R unweighted(R l, int64_t, int) { return l; }
+
+    // reduced == 1: elements (= samples) [begin, end).
+    template <class M>
+    static double flat_grad(const GradProblem<T>& g, int64_t begin, int64_t end) {
+        const Problem<T>& p = g.loss;
+        const Loss<M> loss(p.spec);
+        return with_factors(g, [&](auto factor) {
+            return grad_span(loss, g, begin, end, factor, [&p](R l, int64_t s, int n) {
+                if (p.weight) l = V::mul(l, A::weights_at(p, s, n));
+                if (p.out) A::store_n(p.out + s, l, n);
+                return l;
+            });
+        });
+    }
+
+    // inner == 1: whole rows [begin, end), each row's factor broadcast.
+    template <class M>
+    static double rows_grad(const GradProblem<T>& g, int64_t begin, int64_t end) {
+        const Problem<T>& p = g.loss;
+        const Loss<M> loss(p.spec);
+        const int64_t len = p.reduced;
+        double total = 0.0;
+        for (int64_t row = begin; row < end; ++row) {
+            const R f = V::set1(g.factor[g.factor_len == 1 ? 0 : row]);
+            const double sum = grad_span(loss, g, row * len, (row + 1) * len, [f](int64_t, int) { return f; }, &unweighted);
+            const T v = sample_value(p, sum, row);
+            if (p.out) p.out[row] = v;
+            total += double(v);
+        }
+        return total;
+    }
+
+    // inner == 1: the UNWEIGHTED loss sum of elements [begin, end) of one row (pieces of long rows).
+    template <class M>
+    static double row_piece_grad(const GradProblem<T>& g, int64_t row, int64_t begin, int64_t end) {
+        const R f = V::set1(g.factor[g.factor_len == 1 ? 0 : row]);
+        const int64_t e0 = row * g.loss.reduced;
+        return grad_span(Loss<M>(g.loss.spec), g, e0 + begin, e0 + end, [f](int64_t, int) { return f; }, &unweighted);
+    }
+
+    // inner > 1: outer indices [begin, end), every inner position; the loss sums as strided forms them.
+    template <class M>
+    static double strided_grad(const GradProblem<T>& g, int64_t begin, int64_t end) {
+        const Problem<T>& p = g.loss;
+        const Loss<M> loss(p.spec);
+        alignas(64) T lanes[tuning::kTile];
+        double wide[tuning::kTile];
+        double total = 0.0;
+        return with_factors(g, [&](auto factor) {
+            for (int64_t o = begin; o < end; ++o) {
+                for (int64_t i0 = 0; i0 < p.inner; i0 += tuning::kTile) {
+                    const int64_t len = min64(tuning::kTile, p.inner - i0), s0 = o * p.inner + i0;
+                    for (int64_t j = 0; j < len; ++j) lanes[j] = T(0), wide[j] = 0.0;
+                    for (int64_t r = 0; r < p.reduced; ++r) {
+                        const int64_t base = (o * p.reduced + r) * p.inner + i0;
+                        for (int64_t j = 0; j < len; j += N) {
+                            const int n = int(min64(N, len - j));
+                            R y[1] = {A::load_n(p.y_true + base + j, n)}, x[1] = {A::load_n(p.y_pred + base + j, n)};
+                            R l[1], d[1];
+                            loss.template group_grad<1>(y, x, l, d, base + j);
+                            A::store_n(g.grad + base + j, V::mul(d[0], factor(s0 + j, n)), n);
+                            A::store_n(lanes + j, V::add(A::load_n(lanes + j, n), l[0]), n);
+                        }
+                        if ((r & 1) || r + 1 == p.reduced) {  // as strided: pairs of rows in float, then float64
+                            for (int64_t j = 0; j < len; ++j) wide[j] += double(lanes[j]), lanes[j] = T(0);
+                        }
+                    }
+                    total += finish_samples(p, s0, len, wide);
+                }
+            }
+            return total;
+        });
+    }
+
+    // Logits: g = d loss / dx * w and h = d2 loss / dx2 * w of elements [begin, end).
+    template <class M>
+    static void grad_hess(const GradHessProblem<T>& g, int64_t begin, int64_t end) {
+        if constexpr (M::logits) {
+            const Loss<M> loss(g.spec);
+            auto weights = [&g](int64_t i, int n) {
+                return !g.weight ? V::set1(T(1)) : g.weight_len == 1 ? V::set1(g.weight[0]) : A::load_n(g.weight + i, n);
+            };
+            for (int64_t i = begin; i < end; i += N) {
+                const int n = int(min64(N, end - i));
+                A::template prefetch_inputs<1>(g.y_true + i, g.x + i);
+                R y[1] = {A::load_n(g.y_true + i, n)}, x[1] = {A::load_n(g.x + i, n)}, d[1], h[1];
+                loss.template group_grad_hess<1>(y, x, d, h, i);
+                const R w = weights(i, n);
+                A::store_n(g.grad + i, V::mul(d[0], w), n);
+                A::store_n(g.hess + i, V::mul(h[0], w), n);
+            }
+        }
+    }
+
     // Entry points: the schedule instantiated for the problem's mode.
     static double flat_entry(const Problem<T>& p, int64_t b, int64_t e) {
         return with_mode(p.spec, [&](auto m) { return flat<decltype(m)>(p, b, e); });
@@ -305,8 +443,25 @@ struct Schedules {
     static double strided_entry(const Problem<T>& p, int64_t b, int64_t e) {
         return with_mode(p.spec, [&](auto m) { return strided<decltype(m)>(p, b, e); });
     }
+    static double flat_grad_entry(const GradProblem<T>& g, int64_t b, int64_t e) {
+        return with_mode(g.loss.spec, [&](auto m) { return flat_grad<decltype(m)>(g, b, e); });
+    }
+    static double rows_grad_entry(const GradProblem<T>& g, int64_t b, int64_t e) {
+        return with_mode(g.loss.spec, [&](auto m) { return rows_grad<decltype(m)>(g, b, e); });
+    }
+    static double row_piece_grad_entry(const GradProblem<T>& g, int64_t row, int64_t b, int64_t e) {
+        return with_mode(g.loss.spec, [&](auto m) { return row_piece_grad<decltype(m)>(g, row, b, e); });
+    }
+    static double strided_grad_entry(const GradProblem<T>& g, int64_t b, int64_t e) {
+        return with_mode(g.loss.spec, [&](auto m) { return strided_grad<decltype(m)>(g, b, e); });
+    }
+    static void grad_hess_entry(const GradHessProblem<T>& g, int64_t b, int64_t e) {
+        with_mode(g.spec, [&](auto m) { return grad_hess<decltype(m)>(g, b, e), 0.0; });
+    }
     static Kernels<T> table() {
-        return {&flat_entry, &rows_entry, &rows_summed_entry, &row_piece_entry, &strided_entry};
+        return {&flat_entry,      &rows_entry,          &rows_summed_entry,    &row_piece_entry,
+                &strided_entry,   &flat_grad_entry,     &rows_grad_entry,      &row_piece_grad_entry,
+                &strided_grad_entry, &grad_hess_entry};
     }
 };
 
@@ -340,8 +495,19 @@ struct ProbeKernels {
         for (; i + N <= n; i += N) V::store(y + i, F(V::load(x + i)));
         if (i < n) V::store_partial(y + i, F(V::load_partial(x + i, int(n - i))), int(n - i));
     }
+    static void add_into(const T* a, const T* b, T* out, int64_t begin, int64_t end) {
+        int64_t i = begin;
+        for (; i + kUnroll * N <= end; i += kUnroll * N) {
+            A::template prefetch_inputs<kUnroll>(a + i, b + i);
+            for (int j = 0; j < kUnroll; ++j) V::store(out + i + j * N, V::add(V::load(a + i + j * N), V::load(b + i + j * N)));
+        }
+        for (; i < end; i += N) {
+            const int n = int(min64(N, end - i));
+            A::store_n(out + i, V::add(A::load_n(a + i, n), A::load_n(b + i, n)), n);
+        }
+    }
     static Probes<T> table() {
-        return {&read_sum, &map<simd::log<V>>, &map<simd::log1p<V>>, &map<simd::exp<V>>};
+        return {&read_sum, &map<simd::log<V>>, &map<simd::log1p<V>>, &map<simd::exp<V>>, &add_into};
     }
 };
 

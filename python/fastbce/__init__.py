@@ -21,6 +21,7 @@ LossFloat16 | LossArray``); ``reduction`` takes a ``ReductionName`` (or ``None``
 import importlib
 from typing import Any
 
+from . import metrics
 from ._core import available_isas, get_num_threads, isa, set_num_threads
 from ._grad import grad_hess
 from ._results import LossArray, LossFloat16, LossFloat32, LossFloat64, LossResult
@@ -62,6 +63,7 @@ __all__ = [
     "available_isas",
     "binary_crossentropy",
     "get_num_threads",
+    "metrics",
     "grad_hess",
     "isa",
     "set_num_threads",

@@ -39,6 +39,38 @@ def bce(
     Runs without the GIL.
     """
 
+def value_grad(
+    y_true: npt.NDArray[np.floating[Any]],
+    y_pred: npt.NDArray[np.floating[Any]],
+    weight: Optional[npt.NDArray[np.floating[Any]]],
+    factor: npt.NDArray[np.floating[Any]],
+    grad: npt.NDArray[np.floating[Any]],
+    out: Optional[npt.NDArray[np.floating[Any]]],
+    outer: int,
+    reduced: int,
+    inner: int,
+    spec: LossSpec,
+) -> float:
+    """``bce`` (``weight``: None, one value or one per sample) fused with the gradient: every element's
+    d loss / d y_pred times its sample's ``factor`` (one value, or one per sample: the reduction's chain,
+    see ``fastbce._inputs.GradInputs``) is stored to ``grad`` (y_pred's size and dtype, writeable).
+    Returns ``bce``'s total; same tasks and threads, without the GIL."""
+
+def grad_hess(
+    y_true: npt.NDArray[np.floating[Any]],
+    x: npt.NDArray[np.floating[Any]],
+    weight: Optional[npt.NDArray[np.floating[Any]]],
+    grad: npt.NDArray[np.floating[Any]],
+    hess: npt.NDArray[np.floating[Any]],
+    spec: LossSpec,
+) -> None:
+    """Per element of the logits loss ``spec`` describes: first and second derivative times the weight
+    (None, one value, or one per element), stored to ``grad`` and ``hess``. Without the GIL."""
+
+def add_into(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32], out: npt.NDArray[np.float32]) -> None:
+    """``out = a + b`` with the kernels' tasks and threads: the benchmark's three-stream roofline (two
+    arrays read, one written, as a gradient)."""
+
 def fast_call(
     y_true: object, y_pred: object, sample_weight: object, spec: LossSpec
 ) -> Union[LossFloat32, LossFloat64, LossArray, None]:

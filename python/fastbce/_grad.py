@@ -28,7 +28,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import numpy.typing as npt
 
-from . import _inputs
+from . import _core, _inputs
 from ._results import LossResult
 from ._spec import LossSpec, check_label_smoothing, check_pos_weight
 
@@ -39,18 +39,45 @@ _EPS = 1e-7
 
 
 def value_and_grad(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec,
-                   grad_out: object = None) -> Tuple[LossResult, _Array]:
-    """``(loss, d loss / d y_pred)`` for the loss ``spec`` describes (see the module's docstring).
+                   grad_out: object = None, out: Optional[_Array] = None) -> Tuple[LossResult, _Array]:
+    """``(loss, d loss / d y_pred)`` for the loss ``spec`` describes (see the module's docstring), in one pass
+    of the fused kernels (``_core.value_grad``).
 
     ``grad_out`` is the cotangent: a number for the reducing modes (the gradient of ``grad_out * loss``),
     an array that broadcasts to the per-sample loss for ``none`` (the gradient of ``sum(grad_out * loss)``;
-    None: of the sum).
+    None: of the sum). ``out``: an array of the gradient's shape and dtype to write it to (and return), as
+    NumPy's ``out=``: a training loop that reuses it saves the allocation (and the page faults of a fresh
+    one) per step.
     """
-    loss = _inputs.compute(y_true, y_pred, sample_weight, spec)
-    prep = _inputs.prepare_grad(y_true, y_pred, sample_weight, spec, grad_out)
-    grad = _element_grad(prep.y_true, prep.y_pred, spec)[0]
-    grad *= prep.factor
-    return loss, prep.finish_grad(grad)
+    g = _inputs.prepare_grad(y_true, y_pred, sample_weight, spec, grad_out)
+    outer, reduced, inner = g.layout
+    direct = out is not None and _writes_directly(out, g)
+    grad = out.reshape(g.y_pred.shape) if direct else np.empty(g.y_pred.shape, g.y_pred.dtype)  # type: ignore[union-attr]
+    if outer * inner == 0 or reduced == 0:  # no elements: the loss's own rules, an empty gradient
+        loss = _inputs.degenerate(g.loss_shape, outer * inner, g.result)
+    else:
+        factor = g.factor if g.factor.size == 1 else g.factor.reshape(-1)
+        total = _core.value_grad(g.y_true, g.y_pred, g.weight, factor, grad, g.out, outer, reduced, inner, spec)
+        loss = g.result.finish(total, g.out)
+    if out is None:
+        return loss, g.finish_grad(grad)
+    if not direct:
+        np.copyto(out, g.finish_grad(grad), casting="same_kind")
+    return loss, out
+
+
+def _writes_directly(out: object, g: _inputs.GradInputs) -> bool:
+    """Whether the kernels can write the gradient into ``out`` (else ``TypeError`` / ``ValueError`` when it does
+    not fit): an ndarray of the gradient's shape, writeable; directly when also of the compute dtype,
+    C-contiguous and aligned."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.shape != tuple(g.grad_shape) or out.dtype != g.grad_dtype:
+        raise ValueError(f"out has shape {out.shape} and dtype {out.dtype}; the gradient has shape "
+                         f"{tuple(g.grad_shape)} and dtype {g.grad_dtype}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return bool(out.dtype == g.y_pred.dtype and out.flags.c_contiguous and out.flags.aligned)
 
 
 def grad_hess(y_true: npt.ArrayLike, logits: npt.ArrayLike, sample_weight: Optional[npt.ArrayLike] = None,
@@ -61,48 +88,18 @@ def grad_hess(y_true: npt.ArrayLike, logits: npt.ArrayLike, sample_weight: Optio
     ``grad = sigmoid(x) - y`` and ``hess = sigmoid(x) (1 - sigmoid(x))``, the derivatives of
     ``binary:logistic`` / ``objective="binary"``. ``label_smoothing`` and ``pos_weight`` (one value, or one
     per class of ``logits``'s last axis) as in ``BinaryCrossentropy``; ``sample_weight`` (broadcast to
-    ``logits``'s shape) multiplies both. No reduction: both have ``logits``'s shape, and its dtype when that
-    is float32 or float64 (float32 for anything else, float64 for Python floats is NOT used: lists give
-    float32 as everywhere in fastbce).
+    ``logits``'s shape; a ``[n]`` weight also fits ``[n, 1]`` logits) multiplies both. No reduction: both have
+    ``logits``'s shape, in the compute dtype (float64 for float64 logits, else float32).
+
+    >>> g, h = fastbce.grad_hess([0., 1.], [0., 0.])
+    >>> g, h
+    (array([ 0.5, -0.5], dtype=float32), array([0.25, 0.25], dtype=float32))
     """
     spec = LossSpec.build(from_logits=True, label_smoothing=check_label_smoothing(label_smoothing),
                           pos_weight=check_pos_weight(pos_weight), reduction=None)
-    yt, x, weight, out_dtype = _inputs.prepare_elementwise(y_true, logits, sample_weight, spec)
-    grad, hess = _element_grad(yt, x, spec, hessian=True)
-    assert hess is not None
-    if weight is not None:
-        grad *= weight
-        hess *= weight
-    return grad.astype(out_dtype, copy=False), hess.astype(out_dtype, copy=False)
-
-
-def _element_grad(y: _Array, x: _Array, spec: LossSpec, hessian: bool = False) -> Tuple[_Array, Optional[_Array]]:
-    """d loss / d x per element (and the second derivative for logits), in x's dtype.
-
-    Interim NumPy form of the kernels' derivative."""
-    dt = x.dtype
-    one = dt.type(1)
-    with np.errstate(all="ignore"):
-        if spec.label_smoothing:
-            ls = dt.type(spec.label_smoothing)
-            y = y * (one - ls) + dt.type(0.5) * ls
-        y = y.astype(dt, copy=False)
-        w: Any = one
-        if spec.pos_weight_buffers is not None:
-            values = np.asarray(spec.pos_weight, dtype=dt)  # along the last axis (check_classes)
-            w = values[0] if len(values) == 1 else values
-        if spec.from_logits:
-            e = np.exp(-np.abs(x))
-            s = np.where(x >= 0, one / (one + e), e / (one + e))  # sigmoid(x)
-            sn = np.where(x >= 0, e / (one + e), one / (one + e))  # sigmoid(-x)
-            wy = w * y
-            g = (one - y) * s - wy * sn
-            h = ((one - y) + wy) * s * sn if hessian else None
-            return np.asarray(g, dt), None if h is None else np.asarray(h, dt)
-        eps = dt.type(_EPS)
-        hi = one - eps
-        p = np.clip(x, eps, hi)
-        g = -(w * y) / (p + eps) + (one - y) / ((one - p) + eps)
-        g = np.where((x < eps) | (x > hi), dt.type(0), g)
-        return np.asarray(g, dt), None
-
+    yt, x, weight, dtype = _inputs.prepare_elementwise(y_true, logits, sample_weight, spec)
+    grad = np.empty(x.shape, dtype)
+    hess = np.empty(x.shape, dtype)
+    if x.size:
+        _core.grad_hess(yt, x, weight, grad, hess, spec)
+    return grad, hess

@@ -287,6 +287,26 @@ def _buffer(w: _Array, cdt: _DType) -> _Array:
 
 # --------------------------------------------------------------------------- general path
 def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> LossResult:
+    total, result, out, _ = _general_total(y_true, y_pred, sample_weight, spec)
+    return result.finish(total, out)
+
+
+def metric_totals(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> Tuple[float, float]:
+    """A streaming mean's update (tf_keras's ``Mean`` metric over the per-sample losses): the float64 sum of
+    the weighted per-sample losses, and the float64 sum of the weights broadcast to the per-sample loss (the
+    number of per-sample losses without weights). ``spec``'s reduction is not used.
+
+    The total is summed from the per-sample values in float64 (NumPy's pairwise sum), not by the kernels'
+    float trees, so that it does not depend on how the data is split into updates beyond float64 rounding."""
+    _, _, out, count = _general_total(y_true, y_pred, sample_weight, spec.replace(reduction=None), True)
+    assert out is not None  # reduction none fills the per-sample values
+    return float(np.sum(out, dtype=np.float64)), count
+
+
+def _general_total(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec,
+                   want_count: bool = False) -> Tuple[float, _Result, Optional[_Array], float]:
+    """The general path up to the float64 total: ``(total, how it becomes the result, the per-sample values for
+    none, the sum of the broadcast weights when ``want_count``, else 0)``."""
     yp = _to_array(y_pred, "y_pred")
     _check_real(yp, "y_pred")
     yt = _to_array(y_true, "y_true")
@@ -307,15 +327,21 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
 
     weight = None
     weight_sum = float(nsamples)
+    count = float(nsamples)
     if sample_weight is not None:
         hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
         weight = _prepare_weight(sample_weight, loss_shape, cdt, hint)
         if mode == _MEAN_WITH_SAMPLE_WEIGHT:
             weight_sum = _weight_sum(weight[2], cdt)
+        if want_count:
+            count = _broadcast_weight_sum(weight, loss_shape, cdt)
     result = _Result(mode, nsamples, weight_sum, len(loss_shape) == 0, cdt, rdt)
 
     if nsamples == 0 or reduced == 0:
-        return _degenerate(loss_shape, nsamples, result)
+        if nsamples == 0:
+            return 0.0, result, _empty(loss_shape, cdt), count
+        # mean over a zero-length axis is NaN (as tf.reduce_mean gives); NaN * w is NaN
+        return float("nan"), result, np.full(loss_shape, np.nan, dtype=cdt), count
 
     out = _empty(loss_shape, cdt) if mode == _NONE else None
 
@@ -341,7 +367,19 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
             wshape = tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k)
             weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)), weight[2])
         total = _chunked(yt, yp, a, cdt, weight, out, spec)
-    return result.finish(total, out)
+    return total, result, out, count
+
+
+def _broadcast_weight_sum(weight: _Weight, loss_shape: _Shape, cdt: _DType) -> float:
+    """The float64 sum of a prepared weight broadcast to the per-sample loss (a ``Mean`` metric's count)."""
+    kind, value, _ = weight
+    nsamples = math.prod(loss_shape)
+    if kind == "one":
+        return float(value[0]) * nsamples
+    if kind == "prefix":
+        arr, k = value
+        return float(np.sum(arr, dtype=np.float64)) * math.prod(loss_shape[k:])
+    return float(np.sum(value.astype(cdt, copy=False) if value.dtype != cdt else value, dtype=np.float64))
 
 
 def _one_sample_hint(t_shape: _Shape, p_shape: _Shape, n: int) -> str:
@@ -373,7 +411,7 @@ class _Result:
         return SCALAR_TYPES[self.rdt](_reduce(self.mode, total, self.nsamples, self.weight_sum, self.scalar_loss))
 
 
-def _degenerate(loss_shape: _Shape, nsamples: int, result: _Result) -> LossResult:
+def degenerate(loss_shape: _Shape, nsamples: int, result: _Result) -> LossResult:
     """Empty batch (no samples: 0.0 / empty array) or empty ``axis`` (NaN per sample)."""
     if nsamples == 0:
         return result.finish(0.0, _empty(loss_shape, result.cdt))
@@ -512,16 +550,20 @@ def _chunked(yt: _Array, yp: _Array, a: int, cdt: _DType, weight: Optional[_Weig
 
 # --------------------------------------------------------------------------- gradients
 class GradInputs:
-    """The inputs of a gradient (``fastbce._grad``), prepared by the loss's rules: ``y_true`` / ``y_pred`` in
-    the compute dtype with the loss's squeezed shape, and ``factor``, the per-sample chain factor of the
-    reduction (sample weight x reduction scale x cotangent / length of ``axis``), shaped to broadcast
-    against them."""
+    """A gradient call prepared by the loss's rules (``prepare_grad``) for ``_core.value_grad``: ``y_true`` /
+    ``y_pred`` as aligned C-contiguous compute-dtype arrays laid out ``(outer, reduced, inner)``; ``weight`` the
+    per-sample weights (None, one value, or one per sample); ``factor`` each sample's chain factor of the
+    reduction (sample weight x reduction scale x cotangent / length of ``axis``: one value, or one per sample);
+    ``out`` the per-sample buffer for ``none``; ``result`` how the total becomes the loss."""
 
-    __slots__ = ("y_true", "y_pred", "factor", "grad_shape", "grad_dtype")
+    __slots__ = ("y_true", "y_pred", "weight", "factor", "out", "layout", "result", "loss_shape", "grad_shape",
+                 "grad_dtype")
 
-    def __init__(self, y_true: _Array, y_pred: _Array, factor: _Array, grad_shape: _Shape,
-                 grad_dtype: _DType) -> None:
-        self.y_true, self.y_pred, self.factor = y_true, y_pred, factor
+    def __init__(self, y_true: _Array, y_pred: _Array, weight: Optional[_Array], factor: _Array,
+                 out: Optional[_Array], layout: Tuple[int, int, int], result: _Result, loss_shape: _Shape,
+                 grad_shape: _Shape, grad_dtype: _DType) -> None:
+        self.y_true, self.y_pred, self.weight, self.factor, self.out = y_true, y_pred, weight, factor, out
+        self.layout, self.result, self.loss_shape = layout, result, loss_shape
         self.grad_shape, self.grad_dtype = grad_shape, grad_dtype
 
     def finish_grad(self, grad: _Array) -> _Array:
@@ -536,12 +578,15 @@ def _grad_dtype(dt: _DType, cdt: _DType) -> _DType:
 
 def prepare_grad(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec,
                  grad_out: object) -> GradInputs:
-    """The loss's input rules (dtypes, squeeze, axis, sample weights) for a gradient; see ``GradInputs``."""
+    """The loss's input rules (dtypes, squeeze, axis, sample weights) for a gradient; see ``GradInputs``.
+
+    The inputs are converted to contiguous compute-dtype arrays when they are not (the gradient is a full-size
+    array anyway); per-sample weights and factors are materialised (one value per sample)."""
     yp = _to_array(y_pred, "y_pred")
     _check_real(yp, "y_pred")
     yt = _to_array(y_true, "y_true")
     _check_real(yt, "y_true")
-    cdt, _ = _compute_dtype(yp.dtype, spec.dtype)
+    cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
     grad_dtype = _grad_dtype(yp.dtype, cdt)
     if spec.pos_weight is not None and yp.ndim:
         spec.check_classes(yp.shape[-1], yp.shape)
@@ -551,21 +596,27 @@ def prepare_grad(y_true: object, y_pred: object, sample_weight: object, spec: Lo
     a = normalize_axis(spec.axis, yp.ndim, shape)
     loss_shape = shape[:a] + shape[a + 1 :]
     reduced = shape[a]
-    nsamples = math.prod(loss_shape)
+    outer = math.prod(shape[:a])
+    inner = math.prod(shape[a + 1 :])
+    nsamples = outer * inner
     mode = spec.reduction_mode
 
-    weight: Any = 1.0
+    weight: Any = None  # float64 per-sample view (or number) for the factor
+    weight_buf: Optional[_Array] = None  # what the kernel reads
     weight_sum = float(nsamples)
     if sample_weight is not None:
         hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
         kind, value, given = _prepare_weight(sample_weight, loss_shape, cdt, hint)
         if kind == "one":
+            weight_buf = value
             weight = float(value[0])
-        elif kind == "prefix":
-            arr, k = value
-            weight = arr.reshape(tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k))
         else:
-            weight = value
+            if kind == "prefix":
+                arr, k = value
+                value = arr.reshape(tuple(loss_shape[:k]) + (1,) * (len(loss_shape) - k))
+            view = np.broadcast_to(value, loss_shape)
+            weight_buf = _buffer(view, cdt)
+            weight = weight_buf.reshape(loss_shape)
         if mode == _MEAN_WITH_SAMPLE_WEIGHT:
             weight_sum = _weight_sum(given, cdt)
 
@@ -578,10 +629,13 @@ def prepare_grad(y_true: object, y_pred: object, sample_weight: object, spec: Lo
         scale = 1.0
     cotangent = _cotangent(grad_out, loss_shape, mode)
     with np.errstate(all="ignore"):  # inf / NaN weights give inf / NaN gradients, quietly
-        factor = np.asarray(np.multiply(np.multiply(weight, cotangent, dtype=np.float64), scale / max(reduced, 1)))
-        factor = np.broadcast_to(factor, loss_shape).astype(cdt)
-    factor = np.expand_dims(factor, a)
-    return GradInputs(yt.astype(cdt, copy=False), yp.astype(cdt, copy=False), factor, p_shape, grad_dtype)
+        factor = np.multiply(1.0 if weight is None else weight, cotangent, dtype=np.float64) * (scale / max(reduced, 1))
+    factor = _buffer(np.asarray(factor), cdt)  # one value, or one per sample in C order
+
+    result = _Result(mode, nsamples, weight_sum, scalar_loss, cdt, rdt)
+    out = _empty(loss_shape, cdt) if mode == _NONE else None
+    return GradInputs(_buffer(yt, cdt), _buffer(yp, cdt), weight_buf, factor, out, (outer, reduced, inner), result,
+                      loss_shape, p_shape, grad_dtype)
 
 
 def _cotangent(grad_out: object, loss_shape: _Shape, mode: ReductionMode) -> Any:
@@ -624,8 +678,9 @@ def prepare_elementwise(y_true: object, y_pred: object, sample_weight: object,
         if w.ndim == 1 and len(p_shape) == 2 and p_shape[1] == 1 and w.shape[0] == p_shape[0]:
             w = w[:, None]
         try:
-            weight = np.broadcast_to(w, p_shape).astype(cdt)
+            view = np.broadcast_to(w, p_shape)
         except ValueError:
             raise ValueError(f"sample_weight of shape {w.shape} does not broadcast to y_pred's shape "
                              f"{tuple(p_shape)}") from None
-    return yt.astype(cdt, copy=False), yp.astype(cdt, copy=False), weight, cdt
+        weight = _buffer(w, cdt) if w.size == 1 else _buffer(view, cdt)
+    return np.require(yt, cdt, ("C", "A")), np.require(yp, cdt, ("C", "A")), weight, cdt

@@ -292,6 +292,8 @@ class BinaryCrossentropy:
         y_pred: npt.ArrayLike,
         sample_weight: Optional[npt.ArrayLike] = None,
         grad_out: Optional[npt.ArrayLike] = None,
+        *,
+        out: Optional[npt.NDArray[Any]] = None,
     ) -> Tuple[LossResult, npt.NDArray[Any]]:
         """The loss and its gradient with respect to `y_pred`, in one call.
 
@@ -313,12 +315,15 @@ class BinaryCrossentropy:
                 broadcasts to the per-sample loss: the gradient of
                 `sum(grad_out * loss)`. None (default): 1 (for `NONE`, the
                 gradient of the sum of the per-sample losses).
+            out: Optional array to write the gradient to (NumPy's `out=`):
+                `y_pred`'s shape and the gradient's dtype. A training loop
+                that passes the same array every step saves an allocation.
 
         Returns:
             `(loss, grad)`: `loss` as `__call__` returns it, `grad` an ndarray
             with `y_pred`'s shape and dtype (float32 for integer `y_pred`).
         """
-        return _value_and_grad(y_true, y_pred, sample_weight, self._spec, grad_out)
+        return _value_and_grad(y_true, y_pred, sample_weight, self._spec, grad_out, out)
 
     def call(self, y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> LossResult:
         """Per-sample losses, unweighted and unreduced.

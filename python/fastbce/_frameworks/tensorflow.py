@@ -41,15 +41,20 @@ def loss(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) 
     yt = _as_tensor(y_true, "y_true")
     sw = None if sample_weight is None else _as_tensor(sample_weight, "sample_weight")
     yp, spec = _keras_logits(yp, spec)
-    in_dtype = np.dtype(yp.dtype.as_numpy_dtype)
-    _, out_dtype = _inputs._compute_dtype(in_dtype, spec.dtype)
-    loss_shape = _static_loss_shape(yt.shape, yp.shape, sw, spec)
+    loss_shape = _static_loss_shape(yt.shape, yp.shape, sw, spec)  # checks the static shapes
     if spec.reduction_mode != _NONE:
         loss_shape = tf.TensorShape([])
-    differentiable = yp.dtype.is_floating
-    if tf.executing_eagerly():
-        return _eager(yt, yp, sw, spec, out_dtype, differentiable)
-    return _graph(yt, yp, sw, spec, out_dtype, loss_shape, differentiable)
+    if spec.dtype is None and yp.dtype in (tf.float16, tf.bfloat16):
+        # computed from a float32 copy: the kept gradient is float32, so scaling it by a large cotangent (loss
+        # scaling) does not meet float16's underflow first; the loss has y_pred's dtype (bfloat16 too, as the
+        # torch and JAX adapters give it)
+        op = _Op(yt, yp, sw, spec, loss_shape, yp.dtype, tf.float32)
+    else:
+        out_dtype = _inputs._compute_dtype(np.dtype(yp.dtype.as_numpy_dtype), spec.dtype)[1]
+        op = _Op(yt, yp, sw, spec, loss_shape, tf.as_dtype(out_dtype), yp.dtype)
+    if not yp.dtype.is_floating or tf.executing_eagerly() and not _recorded(yp):
+        return op.loss_only()
+    return op.differentiable()
 
 
 # --------------------------------------------------------------------------- inputs
@@ -115,64 +120,76 @@ def _shape_str(shape: Any) -> str:
 
 
 # --------------------------------------------------------------------------- the op
-def _eager(yt: Any, yp: Any, sw: Any, spec: LossSpec, out_dtype: np.dtype[Any], differentiable: bool) -> Any:
-    y_true, weight = yt.numpy(), None if sw is None else sw.numpy()
-    if not (differentiable and _recorded(yp)):
-        return tf.constant(np.asarray(_inputs.compute(y_true, yp.numpy(), weight, spec), dtype=out_dtype))
+class _Op:
+    """One loss of ``y_pred`` (eagerly: NumPy calls; in a graph: ``tf.numpy_function``). ``host_dtype`` is the
+    dtype fastbce reads ``y_pred`` in and the kept gradient's."""
 
-    @tf.custom_gradient  # type: ignore[untyped-decorator]
-    def op(x: Any) -> Tuple[Any, Callable[[Any], Any]]:
-        value, grad = _grad.value_and_grad(y_true, x.numpy(), weight, spec)
-        return tf.constant(np.asarray(value, dtype=out_dtype)), _backward(tf.constant(grad), yt, x, sw, spec)
+    def __init__(self, yt: Any, yp: Any, sw: Any, spec: LossSpec, loss_shape: Any, out_dtype: Any,
+                 host_dtype: Any) -> None:
+        self.yt, self.yp, self.sw, self.spec, self.loss_shape = yt, yp, sw, spec, loss_shape
+        self.out_dtype, self.host_dtype = out_dtype, host_dtype
 
-    return op(yp)
+    def _call_host(self, fn: Callable[..., Any], y_pred: Any, extra: List[Any], out: List[Any], name: str) -> Any:
+        """``fn(y_true, y_pred, *extra, sample_weight)`` on host arrays, as tensors of the dtypes ``out``."""
+        inputs = [self.yt, y_pred] + extra + ([] if self.sw is None else [self.sw])
+        if tf.executing_eagerly():
+            results = fn(*(t.numpy() for t in inputs))
+            return [tf.constant(r) for r in results]
+        return tf.numpy_function(fn, inputs, out, stateful=False, name=name)
 
+    def _host_args(self, args: Tuple[Any, ...], extra: int) -> Tuple[Any, Any, Tuple[Any, ...], Any]:
+        """The host function's arguments as ``(y_true, y_pred, extra, sample_weight or None)``."""
+        return args[0], args[1], args[2:2 + extra], args[2 + extra] if self.sw is not None else None
 
-def _graph(yt: Any, yp: Any, sw: Any, spec: LossSpec, out_dtype: np.dtype[Any], loss_shape: Any,
-           differentiable: bool) -> Any:
-    out_tf = tf.as_dtype(out_dtype)
-    extra = [] if sw is None else [sw]
+    def loss_only(self) -> Any:
+        spec, out_np = self.spec, self.out_dtype.as_numpy_dtype
 
-    if not differentiable:
-        def host_loss(y_true: Any, y_pred: Any, *w: Any) -> Any:
-            return np.asarray(_inputs.compute(y_true, y_pred, w[0] if w else None, spec), dtype=out_dtype)
+        def host(*args: Any) -> List[Any]:
+            y_true, y_pred, _, w = self._host_args(args, 0)
+            return [np.asarray(_inputs.compute(y_true, y_pred, w, spec), dtype=out_np)]
 
-        value = tf.numpy_function(host_loss, [yt, yp] + extra, out_tf, stateful=False, name="fastbce_loss")
-        value.set_shape(loss_shape)
+        y_pred = self.yp if not self.yp.dtype.is_floating else tf.cast(self.yp, self.host_dtype)
+        (value,) = self._call_host(host, y_pred, [], [self.out_dtype], "fastbce_loss")
+        value.set_shape(self.loss_shape)
         return value
 
-    grad_dtype = np.dtype(yp.dtype.as_numpy_dtype)
+    def differentiable(self) -> Any:
+        spec, out_np, grad_np = self.spec, self.out_dtype.as_numpy_dtype, self.host_dtype.as_numpy_dtype
 
-    def host(y_true: Any, y_pred: Any, *w: Any) -> List[Any]:
-        value, grad = _grad.value_and_grad(y_true, y_pred, w[0] if w else None, spec)
-        return [np.asarray(value, dtype=out_dtype), np.asarray(grad, dtype=grad_dtype)]
+        def host(*args: Any) -> List[Any]:
+            y_true, y_pred, _, w = self._host_args(args, 0)
+            value, grad = _grad.value_and_grad(y_true, y_pred, w, spec)
+            return [np.asarray(value, dtype=out_np), np.asarray(grad, dtype=grad_np)]
 
-    @tf.custom_gradient  # type: ignore[untyped-decorator]
-    def op(x: Any) -> Tuple[Any, Callable[[Any], Any]]:
-        value, grad = tf.numpy_function(host, [yt, x] + extra, [out_tf, yp.dtype], stateful=False,
-                                        name="fastbce_loss_and_grad")
-        value.set_shape(loss_shape)
-        grad.set_shape(x.shape)
-        return value, _backward(grad, yt, x, sw, spec)
+        @tf.custom_gradient  # type: ignore[untyped-decorator]
+        def op(x: Any) -> Tuple[Any, Callable[[Any], Any]]:
+            value, grad = self._call_host(host, tf.cast(x, self.host_dtype), [], [self.out_dtype, self.host_dtype],
+                                          "fastbce_loss_and_grad")
+            value.set_shape(self.loss_shape)
+            grad.set_shape(x.shape)
+            return value, lambda upstream: tf.cast(self._scaled(grad, tf.cast(upstream, grad.dtype)), x.dtype)
 
-    return op(yp)
+        return op(self.yp)
 
-
-def _backward(grad: Any, yt: Any, yp: Any, sw: Any, spec: LossSpec) -> Callable[[Any], Any]:
-    """The backward function: the kept gradient (of the loss, or for ``none`` of the sum of the per-sample
-    losses) times the cotangent."""
-
-    def backward(upstream: Any) -> Any:
-        upstream = tf.cast(upstream, grad.dtype)
-        if spec.reduction_mode != _NONE:
+    def _scaled(self, grad: Any, upstream: Any) -> Any:
+        """The kept gradient (of the loss; for ``none``, of the sum of the per-sample losses) times the
+        cotangent: linear, so no second host call, except for a per-sample cotangent whose broadcast the
+        static shapes cannot tell (then the host broadcasts it)."""
+        if self.spec.reduction_mode != _NONE:
             return grad * upstream
-        cotangent = _per_sample_cotangent(upstream, yt.shape, yp.shape, spec.axis)
+        cotangent = _per_sample_cotangent(upstream, self.yt.shape, self.yp.shape, self.spec.axis)
         if cotangent is not None:
             return grad * cotangent
-        # the squeeze of the inputs is only known at run time: the host broadcasts the cotangent
-        return _host_grad(yt, yp, sw, upstream, spec)
+        spec, grad_np = self.spec, self.host_dtype.as_numpy_dtype
 
-    return backward
+        def host(*args: Any) -> List[Any]:
+            y_true, y_pred, (g,), w = self._host_args(args, 1)
+            return [np.asarray(_grad.value_and_grad(y_true, y_pred, w, spec, grad_out=g)[1], dtype=grad_np)]
+
+        (grad,) = self._call_host(host, tf.cast(self.yp, self.host_dtype), [upstream], [self.host_dtype],
+                                  "fastbce_grad")
+        grad.set_shape(self.yp.shape)
+        return grad
 
 
 def _per_sample_cotangent(upstream: Any, t_shape: Any, p_shape: Any, axis: int) -> Optional[Any]:
@@ -182,27 +199,13 @@ def _per_sample_cotangent(upstream: Any, t_shape: Any, p_shape: Any, axis: int) 
     if t_shape.rank is None or p_shape.rank is None:
         return None
     rt, rp = t_shape.rank, p_shape.rank
-    last = p_shape[-1] if rp else None
     squeezed = rp == rt + 1
-    if squeezed and last != 1 or rt == rp + 1 and t_shape[-1] is None:
+    if squeezed and p_shape[-1] != 1 or rt == rp + 1 and t_shape[-1] is None:
         return None
     rank = rp - 1 if squeezed else rp
     a = axis + rank if axis < 0 else axis
     c = tf.expand_dims(upstream, a)
     return tf.expand_dims(c, -1) if squeezed else c
-
-
-def _host_grad(yt: Any, yp: Any, sw: Any, upstream: Any, spec: LossSpec) -> Any:
-    extra = [] if sw is None else [sw]
-    grad_dtype = np.dtype(yp.dtype.as_numpy_dtype)
-
-    def host(y_true: Any, y_pred: Any, g: Any, *w: Any) -> Any:
-        return np.asarray(_grad.value_and_grad(y_true, y_pred, w[0] if w else None, spec, grad_out=g)[1],
-                          dtype=grad_dtype)
-
-    grad = tf.numpy_function(host, [yt, yp, upstream] + extra, yp.dtype, stateful=False, name="fastbce_grad")
-    grad.set_shape(yp.shape)
-    return grad
 
 
 def _recorded(t: Any) -> bool:

@@ -5,7 +5,12 @@ gradient with respect to ``y_pred`` is fastbce's fused gradient (``fastbce._grad
 inside ``tf.function`` and under ``tf.GradientTape`` (first order). The loss and the gradient come from ONE
 host call in the forward pass; the backward pass only multiplies the kept gradient by the cotangent (a
 scalar for the reducing modes, one value per sample for ``none``), which is linear, so nothing is computed
-twice. ``y_true`` and ``sample_weight`` get no gradient.
+twice (a per-sample cotangent on inputs of unknown rank is broadcast by a second host call). ``y_true`` and
+``sample_weight`` get no gradient; eagerly, a ``y_pred`` no tape watches gets the loss alone.
+
+dtypes follow fastbce: float64 -> float64, float16 -> float16, anything else -> float32, except that bfloat16
+gives bfloat16 (as in the torch and JAX adapters); float16 and bfloat16 are computed from a float32 copy and
+their gradient is kept in float32, so that scaling it by a large cotangent (loss scaling) rounds once.
 
 Eagerly the host call is a plain NumPy call (errors are fastbce's own ``ValueError`` / ``TypeError``);
 in a graph it is a ``tf.numpy_function`` with static output shapes, and the shapes known at trace time are

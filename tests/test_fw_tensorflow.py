@@ -127,6 +127,7 @@ SHAPES = [
     ((B,), (B, 1), None, -1),  # squeezed to one sample of B outputs, as tf_keras
     ((B, 1), (B,), None, -1),
     ((B, D), (B, D), (B, 1), -1),
+    ((B, D), (B, D), (), -1),  # a scalar tensor
     ((3, 4, D), (3, 4, D), (3, 4), -1),
     ((3, 4, D), (3, 4, D), (3, 1), -1),
     ((3, 4, D), (3, 4, D), None, 1),
@@ -140,7 +141,7 @@ SHAPES = [
 @pytest.mark.parametrize("t_shape, p_shape, w_shape, axis", SHAPES)
 def test_shapes_and_weight_forms(t_shape, p_shape, w_shape, axis, from_logits, reduction, mode):
     y, x = _data(from_logits, "soft", np.float32, shape=p_shape, seed=11)
-    y = y.reshape(t_shape) if np.prod(t_shape) == y.size else y
+    y = y.reshape(t_shape)
     sw = None if w_shape is None else tf.constant(np.linspace(0.2, 1.6, int(np.prod(w_shape)), dtype=np.float32)
                                                   .reshape(w_shape))
     kwargs = {"from_logits": from_logits, "reduction": reduction, "axis": axis, "label_smoothing": 0.1}

@@ -18,5 +18,7 @@ Modules, one concern each:
 * ``machine``     -- machine description (CPU, cores, caches, affinity, versions)
 * ``report``      -- tables, the roofline share, the summary, JSON and the PNG plot
 * ``targets``     -- opt-in check of a run against a TOML file of targets (``--targets``)
+* ``eval_files``  -- ``python -m bench.eval_files``: ``fastbce eval`` on a 1.6 GB .npy pair and Parquet
+  (peak RSS, GB/s); separate from ``python -m bench``
 * ``cli``         -- command line and orchestration (``python -m bench``)
 """

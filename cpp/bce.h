@@ -8,6 +8,11 @@ namespace fastbce {
 template <class T>
 double run_bce(const Problem<T>& p);
 
+// run_bce with y_true and/or y_pred given as bfloat16 bits (the others in p): each task widens its elements
+// into a per-thread buffer first, so the result is bit for bit that of the widened float32 inputs, with no
+// full-size copy. Tasks must stay small: not for inner > 1 with reduced * inner > kTaskElements.
+double run_bce_bf16(const Problem<float>& p, const uint16_t* y_true16, const uint16_t* y_pred16);
+
 // run_bce's result for g.loss, with the gradient of every element stored to g.grad (same tasks and threads).
 template <class T>
 double run_value_grad(const GradProblem<T>& g);

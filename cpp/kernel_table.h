@@ -79,6 +79,8 @@ struct Kernels {
     double (*strided_grad)(const GradProblem<T>& g, int64_t begin, int64_t end);
     // Elements [begin, end) of a GradHessProblem.
     void (*grad_hess)(const GradHessProblem<T>& g, int64_t begin, int64_t end);
+    // out[i] = in[i] widened, in: bfloat16 bits (the high half of a float32; exact in float and double).
+    void (*widen_bf16)(const uint16_t* in, T* out, int64_t n);
 };
 
 // Hooks for the tests and the benchmark, not used by the loss.

@@ -12,6 +12,7 @@
 
 #include "bce.h"
 #include "dispatch.h"
+#include "kernel/tuning.h"
 #include "loss_spec_py.h"
 #include "threads.h"
 
@@ -58,13 +59,15 @@ struct HeldArrays {
 };
 
 // A Problem over the caller's buffers, every argument checked.
+// y_true / y_pred of another dtype (bfloat16 bits: run_bce_bf16) when true_num / pred_num say so; their
+// pointers are then the caller's to replace.
 template <class T>
 Problem<T> make_problem(const py::array& y_true, const py::array& y_pred, const py::object& weight,
                         const py::object& out, int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat,
-                        const py::handle& spec, HeldArrays& held) {
-    const int num = y_pred.dtype().num();
-    require_buffer(y_pred, "y_pred", num);
-    require_buffer(y_true, "y_true", num);
+                        const py::handle& spec, HeldArrays& held, int true_num = -1, int pred_num = -1) {
+    const int num = py::dtype::of<T>().num();
+    require_buffer(y_pred, "y_pred", pred_num < 0 ? num : pred_num);
+    require_buffer(y_true, "y_true", true_num < 0 ? num : true_num);
     const int64_t samples = checked_mul(outer, inner), elements = checked_mul(samples, reduced);
     if (y_true.size() != elements || y_pred.size() != elements)
         throw std::invalid_argument("y_true has " + std::to_string(y_true.size()) + " and y_pred " +
@@ -110,6 +113,25 @@ double bce_typed(const py::array& y_true, const py::array& y_pred, const py::obj
     fastbce::active_table();  // an invalid FASTBCE_ISA raises here, with the GIL held
     py::gil_scoped_release release;
     return fastbce::run_bce(p);
+}
+
+// bce with y_pred as bfloat16 bits (uint16) and y_true as bfloat16 bits or float32; everything else float32.
+double bce_bf16(const py::array& y_true, const py::array& y_pred, const py::object& weight, const py::object& out,
+                int64_t outer, int64_t reduced, int64_t inner, int64_t weight_repeat, const py::object& spec) {
+    const int u16 = py::dtype::of<uint16_t>().num(), f32 = py::dtype::of<float>().num();
+    const bool true16 = y_true.dtype().num() == u16;
+    HeldArrays held;
+    Problem<float> p = make_problem<float>(y_true, y_pred, weight, out, outer, reduced, inner, weight_repeat, spec,
+                                           held, true16 ? u16 : f32, u16);
+    if (inner > 1 && checked_mul(reduced, inner) > fastbce::tuning::kTaskElements)
+        throw std::invalid_argument("bce_bf16: reduced * inner must be <= kTaskElements when inner > 1");
+    const auto* yt16 = true16 ? static_cast<const uint16_t*>(y_true.data()) : nullptr;
+    const auto* yp16 = static_cast<const uint16_t*>(y_pred.data());
+    if (true16) p.y_true = nullptr;
+    p.y_pred = nullptr;
+    fastbce::active_table();
+    py::gil_scoped_release release;
+    return fastbce::run_bce_bf16(p, yt16, yp16);
 }
 
 template <class T>
@@ -390,6 +412,8 @@ PYBIND11_MODULE(_core, m) {
     fastbce::get_num_threads();  // likewise a bad FASTBCE_NUM_THREADS
     m.def("bce", &bce, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"), py::arg("outer"),
           py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("spec"));
+    m.def("bce_bf16", &bce_bf16, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("out"),
+          py::arg("outer"), py::arg("reduced"), py::arg("inner"), py::arg("weight_repeat"), py::arg("spec"));
     m.def("value_grad", &value_grad, py::arg("y_true"), py::arg("y_pred"), py::arg("weight"), py::arg("factor"),
           py::arg("grad"), py::arg("out"), py::arg("outer"), py::arg("reduced"), py::arg("inner"), py::arg("spec"));
     m.def("grad_hess", &grad_hess, py::arg("y_true"), py::arg("x"), py::arg("weight"), py::arg("grad"),

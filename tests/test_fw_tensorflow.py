@@ -244,8 +244,8 @@ def test_from_logits_with_a_sigmoid_output_warns_as_tf_keras():
                                                (tf.float32, tf.float32), (tf.float64, tf.float64)])
 @pytest.mark.parametrize("mode", ["eager", "tf.function"])
 def test_dtypes(dtype, loss_dtype, mode):
-    """float64 in: float64; float16 and bfloat16: the same (computed in float32, as the torch and JAX adapters
-    do); the gradient has y_pred's dtype. Values: fastbce's own NumPy path on float32 copies of the same
+    """float64 in: float64; float16 and bfloat16: the same (computed in float32); the gradient has y_pred's
+    dtype. Values: fastbce's own NumPy path on float32 copies of the same
     numbers (itself checked against tf_keras), rounded to the dtype."""
     y, x = _data(False, "soft", np.float32)
     yt, yp = tf.constant(y, dtype), tf.constant(x, dtype)

@@ -5,6 +5,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "../kernel_table.h"
 #include "../loss_spec.h"
@@ -458,10 +459,20 @@ struct Schedules {
     static void grad_hess_entry(const GradHessProblem<T>& g, int64_t b, int64_t e) {
         with_mode(g.spec, [&](auto m) { return grad_hess<decltype(m)>(g, b, e), 0.0; });
     }
+    // The bits shifted into the high half of a float32: a plain loop that each level's compiler vectorises
+    // with its own instructions (AVX2: vpmovzxwd + vpslld).
+    static void widen_bf16(const uint16_t* in, T* out, int64_t n) {
+        for (int64_t i = 0; i < n; ++i) {
+            const uint32_t bits = uint32_t(in[i]) << 16;
+            float f;
+            std::memcpy(&f, &bits, sizeof f);
+            out[i] = T(f);
+        }
+    }
     static Kernels<T> table() {
         return {&flat_entry,      &rows_entry,          &rows_summed_entry,    &row_piece_entry,
                 &strided_entry,   &flat_grad_entry,     &rows_grad_entry,      &row_piece_grad_entry,
-                &strided_grad_entry, &grad_hess_entry};
+                &strided_grad_entry, &grad_hess_entry,  &widen_bf16};
     }
 };
 

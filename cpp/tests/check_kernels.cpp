@@ -1,5 +1,6 @@
 // Standalone C++ check of every compiled kernel level (no Python): vector log/log1p/exp against libm,
-// and the fused loss (fastbce::run_bce) against a scalar float64 reference and against the scalar level.
+// the fused loss (fastbce::run_bce) against a scalar float64 reference and against the scalar level, and the
+// fused gradient (run_value_grad), grad_hess and the bfloat16 widening against the scalar level.
 // Built natively by cpp/tests/CMakeLists.txt and cross-built for aarch64 (run under qemu) by .ci/aarch64.sh.
 //
 //   check_kernels [--sample N] [--f64 COUNT] [--isa NAME]... [--only math|loss] [--threads T]
@@ -584,6 +585,144 @@ void check_loss(const std::vector<Level>& levels, const KernelTable& scalar, boo
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// (c) value and gradient (run_value_grad), second derivatives (grad_hess) and bfloat16 widening: each level
+// against the scalar level (the Python tests check the scalar level against a float64 reference), and the
+// value against run_bce's.
+// ---------------------------------------------------------------------------------------------------------
+
+// |d loss / dx|'s terms times |factor|: the scale a derivative's rounding is relative to (soft labels cancel).
+template <class T>
+double grad_terms(T y, T x, bool logits, T ls, double factor) {
+    if (ls != T(0)) y = T(T(y * T(1 - ls)) + T(T(0.5) * ls));
+    if (logits) return std::fabs(factor) * (std::fabs(double(1 - y)) + std::fabs(double(y)));
+    const T eps = T(1e-7), p = std::min(T(1) - eps, std::max(eps, x));
+    return std::fabs(factor) * (std::fabs(double(y)) / double(T(p + eps)) +
+                                std::fabs(double(1 - y)) / double(T(T(1 - p) + eps)));
+}
+
+template <class T>
+void check_grad(const std::vector<Level>& levels, const KernelTable& scalar, bool light) {
+    const double rtol = sizeof(T) == 4 ? 1e-5 : 1e-12;
+    const std::vector<Shape> shapes = loss_shapes();
+    std::vector<LossStats> stats(levels.size());
+    std::mt19937_64 gen(4242);
+    constexpr int kGuard = 17;
+    const T canary = T(-12345.5);
+    for (const Shape& s : shapes) {
+        const int64_t n = s.outer * s.reduced * s.inner, samples = s.outer * s.inner;
+        if (n == 0 || (light && n > 50000 && s.reduced < 32768)) continue;  // light: one big layout (row pieces)
+        for (bool logits : {false, true})
+            for (T ls : {T(0), T(0.1)})
+                for (Labels lab : {Labels::hard, Labels::soft, Labels::specials})
+                    for (Weights w : {Weights::none, Weights::per_sample, Weights::per_outer}) {
+                        if (n > 50000 && !(lab == Labels::specials && ls == T(0))) continue;
+                        if (light && w == Weights::per_outer && s.inner == 1) continue;  // = per_sample there
+                        const Case<T> c = make_case<T>(s, logits, ls, lab, w, gen);
+                        std::vector<T> factor(w == Weights::none ? 1 : size_t(samples));
+                        for (size_t i = 0; i < factor.size(); ++i) {
+                            const T wv = w == Weights::none ? T(1) : c.w[w == Weights::per_sample ? i : i / size_t(s.inner)];
+                            factor[i] = T(wv * T(0.37));
+                        }
+                        auto run = [&](const KernelTable& t, std::vector<T>& grad, std::vector<T>& out) {
+                            fastbce::set_isa(t.name);
+                            grad.assign(size_t(n + 2 * kGuard), canary);
+                            out.assign(size_t(samples), T(0));
+                            fastbce::GradProblem<T> g;
+                            g.loss = c.problem(out.data());
+                            g.grad = grad.data() + kGuard;
+                            g.factor = factor.data();
+                            g.factor_len = int64_t(factor.size());
+                            return fastbce::run_value_grad(g);
+                        };
+                        std::vector<T> grad_s, out_s;
+                        run(scalar, grad_s, out_s);
+                        for (size_t l = 0; l < levels.size(); ++l) {
+                            LossStats& st = stats[l];
+                            std::vector<T> grad, out, out_loss(static_cast<size_t>(samples));
+                            const double total = run(*levels[l].table, grad, out);
+                            const double loss_total = fastbce::run_bce(c.problem(out_loss.data()));
+                            st.cases += 1;
+                            st.samples += n;
+                            for (int g = 0; g < kGuard; ++g)
+                                if (!(grad[size_t(g)] == canary && grad[size_t(kGuard + n + g)] == canary)) {
+                                    st.fail(c.describe() + ": wrote outside grad[0, n)");
+                                    break;
+                                }
+                            const double e0 = rel_diff<T>(total, loss_total, c.ref_abs);
+                            st.max_ref = std::max(st.max_ref, e0);
+                            if (!(e0 <= rtol))
+                                st.fail(c.describe() + fmt(": value %.17g, run_bce %.17g", total, loss_total));
+                            int reported = 0;
+                            for (int64_t e = 0; e < n; ++e) {
+                                const int64_t smp = (e / (s.reduced * s.inner)) * s.inner + e % s.inner;
+                                const double f = double(factor[factor.size() == 1 ? 0 : size_t(smp)]);
+                                const double got = grad[size_t(kGuard + e)], want = grad_s[size_t(kGuard + e)];
+                                const double scale = std::fabs(want) +
+                                                     grad_terms<T>(c.y[size_t(e + 1)], c.x[size_t(e + 1)], logits, ls, f);
+                                const double err = rel_diff<T>(got, want, scale);
+                                st.max_scalar = std::max(st.max_scalar, err);
+                                if (!(err <= rtol) && reported++ < 2)
+                                    st.fail(c.describe() + fmt(": grad[%" PRId64 "] %.9g, scalar level %.9g (y %g, x %g)", e,
+                                                               got, want, double(c.y[size_t(e + 1)]),
+                                                               double(c.x[size_t(e + 1)])));
+                            }
+                        }
+                    }
+    }
+    for (size_t l = 0; l < levels.size(); ++l) {
+        const LossStats& st = stats[l];
+        report(st.bad.empty(), fmt("%-6s %s value_grad", levels[l].name.c_str(), sizeof(T) == 4 ? "f32" : "f64"),
+               st.bad.empty() ? fmt("%" PRId64 " cases, %" PRId64 " elements, value vs run_bce %.2g, gradient vs "
+                                    "scalar level %.2g (limit %g)", st.cases, st.samples, st.max_ref, st.max_scalar, rtol)
+                              : st.bad);
+    }
+    // grad_hess (logits) and the bfloat16 widening, element by element against the scalar level
+    const int64_t m = 40003;
+    std::vector<T> y(static_cast<size_t>(m)), x(static_cast<size_t>(m)), wt(static_cast<size_t>(m));
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int64_t i = 0; i < m; ++i) y[size_t(i)] = T(u(gen)), x[size_t(i)] = T(60 * u(gen) - 30), wt[size_t(i)] = T(u(gen));
+    x[0] = std::numeric_limits<T>::infinity(), x[1] = -x[0], x[2] = std::numeric_limits<T>::quiet_NaN();
+    std::vector<uint16_t> bits(65536);
+    for (int i = 0; i < 65536; ++i) bits[size_t(i)] = uint16_t(i);
+    auto hess_run = [&](const KernelTable& t, std::vector<T>& g, std::vector<T>& h, std::vector<T>& wide) {
+        fastbce::set_isa(t.name);
+        g.assign(size_t(m), T(0)), h.assign(size_t(m), T(0)), wide.assign(65536, T(0));
+        fastbce::GradHessProblem<T> p;
+        p.y_true = y.data(), p.x = x.data(), p.weight = wt.data(), p.weight_len = m;
+        p.spec.from_logits = true, p.spec.label_smoothing = T(0.05);
+        p.grad = g.data(), p.hess = h.data();
+        fastbce::run_grad_hess(p, m);
+        fastbce::kernels_for<T>(t).widen_bf16(bits.data(), wide.data(), 65536);
+    };
+    std::vector<T> gs, hs, ws;
+    hess_run(scalar, gs, hs, ws);
+    for (const Level& level : levels) {
+        std::vector<T> g, h, wide;
+        hess_run(*level.table, g, h, wide);
+        std::string bad;
+        double worst = 0;
+        for (int64_t i = 0; i < m && bad.size() < 300; ++i) {
+            const double eg = rel_diff<T>(g[size_t(i)], gs[size_t(i)], std::fabs(gs[size_t(i)]) + 2 * double(wt[size_t(i)]));
+            const double eh = rel_diff<T>(h[size_t(i)], hs[size_t(i)], std::fabs(hs[size_t(i)]));
+            worst = std::max(worst, std::max(eg, eh));
+            if (!(eg <= rtol && eh <= rtol))
+                bad += fmt("x=%g: grad %g/%g hess %g/%g; ", double(x[size_t(i)]), double(g[size_t(i)]),
+                           double(gs[size_t(i)]), double(h[size_t(i)]), double(hs[size_t(i)]));
+        }
+        for (int i = 0; i < 65536 && bad.size() < 300; ++i) {
+            const uint32_t b = uint32_t(i) << 16;
+            float f;
+            std::memcpy(&f, &b, sizeof f);
+            if (!(std::memcmp(&wide[size_t(i)], &ws[size_t(i)], sizeof(T)) == 0 && (std::isnan(f) || wide[size_t(i)] == T(f))))
+                bad += fmt("bfloat16 0x%04x widened to %g; ", i, double(wide[size_t(i)]));
+        }
+        report(bad.empty(), fmt("%-6s %s grad_hess + bfloat16", level.name.c_str(), sizeof(T) == 4 ? "f32" : "f64"),
+               bad.empty() ? fmt("%" PRId64 " elements, max rel err %.2g vs scalar level (limit %g); 65536 bfloat16 "
+                                 "values widened exactly", m, worst, rtol) : bad);
+    }
+}
+
 int usage(const char* msg) {
     std::fprintf(stderr, "check_kernels: %s\nusage: check_kernels [--sample N] [--f64 COUNT] [--isa NAME]... "
                          "[--only math|loss] [--threads T]\n", msg);
@@ -640,6 +779,8 @@ int main(int argc, char** argv) {
     if (only.empty() || only == "loss") {
         check_loss<float>(levels, *scalar, stride > 1);
         check_loss<double>(levels, *scalar, stride > 1);
+        check_grad<float>(levels, *scalar, stride > 1);
+        check_grad<double>(levels, *scalar, stride > 1);
     }
     const auto t2 = std::chrono::steady_clock::now();
     const auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };

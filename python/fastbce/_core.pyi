@@ -39,6 +39,21 @@ def bce(
     Runs without the GIL.
     """
 
+def bce_bf16(
+    y_true: npt.NDArray[Any],
+    y_pred: npt.NDArray[np.uint16],
+    weight: Optional[npt.NDArray[np.float32]],
+    out: Optional[npt.NDArray[np.float32]],
+    outer: int,
+    reduced: int,
+    inner: int,
+    weight_repeat: int,
+    spec: LossSpec,
+) -> float:
+    """``bce`` in float32 with ``y_pred`` given as bfloat16 bits (uint16) and ``y_true`` as bfloat16 bits or
+    float32: each task widens its elements into a per-thread buffer, so the result is bit for bit that of the
+    widened float32 inputs without a full-size copy. ``inner > 1`` needs ``reduced * inner <= 32768``."""
+
 def value_grad(
     y_true: npt.NDArray[np.floating[Any]],
     y_pred: npt.NDArray[np.floating[Any]],

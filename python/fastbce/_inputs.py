@@ -76,6 +76,8 @@ _Block = Tuple[Union[int, slice], ...]
 
 #: elements per converted block on the chunked path (tests shrink it to exercise it)
 CHUNK = 1 << 18
+#: elements per task of the core (cpp/kernel/tuning.h, kTaskElements): the bfloat16 path's buffer size
+_TASK_ELEMENTS = 1 << 15
 
 _ndarray = np.ndarray
 # NumPy's flag bits: C_CONTIGUOUS | ALIGNED -- what the core requires of a buffer
@@ -161,7 +163,9 @@ def _compute_dtype(dt: _DType, forced: Optional[_DType] = None) -> Tuple[_DType,
         if dt.itemsize == 2:
             return _F32, _F16
         return _F64, _F64  # float64 (any byte order) and longdouble
-    return _F32, _F32  # int, uint, bool, bfloat16
+    if dt.name == "bfloat16":
+        return _F32, dt  # widened to float32 in the kernels; the result in bfloat16, as float16 gives float16
+    return _F32, _F32  # int, uint, bool
 
 
 # --------------------------------------------------------------------------- shapes
@@ -291,6 +295,13 @@ def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSp
     return result.finish(total, out)
 
 
+def totals(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> Tuple[float, _Result]:
+    """For callers that sum a loss over chunks (``fastbce eval``): the kernels' float64 total of the weighted
+    per-sample losses, and how a total becomes the loss (its ``nsamples``, ``weight_sum`` and ``finish``)."""
+    total, result, _, _ = _general_total(y_true, y_pred, sample_weight, spec)
+    return total, result
+
+
 def metric_totals(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> Tuple[float, float]:
     """A streaming mean's update (tf_keras's ``Mean`` metric over the per-sample losses): the float64 sum of
     the weighted per-sample losses, and the float64 sum of the weights broadcast to the per-sample loss (the
@@ -352,14 +363,13 @@ def _general_total(y_true: object, y_pred: object, sample_weight: object, spec: 
         and yt.flags.num & _CA == _CA
         and (weight is None or weight[0] != "bcast")
     )
+    if not direct and _widens_in_kernels(yt, yp, cdt, inner, reduced, weight):
+        warr, rep = _direct_weight(weight, loss_shape)
+        yt16 = yt.view(np.uint16) if yt.dtype == yp.dtype else yt
+        total = _core.bce_bf16(yt16, yp.view(np.uint16), warr, out, outer, reduced, inner, rep, spec)
+        return total, result, out, count
     if direct:
-        if weight is None:
-            warr, rep = None, 1
-        elif weight[0] == "one":
-            warr, rep = weight[1], 1
-        else:
-            warr, k = weight[1]
-            rep = math.prod(loss_shape[k:])
+        warr, rep = _direct_weight(weight, loss_shape)
         total = _bce(yt, yp, warr, out, outer, reduced, inner, rep, spec)
     else:
         if weight is not None and weight[0] == "prefix":
@@ -368,6 +378,32 @@ def _general_total(y_true: object, y_pred: object, sample_weight: object, spec: 
             weight = ("bcast", np.broadcast_to(warr.reshape(wshape), tuple(loss_shape)), weight[2])
         total = _chunked(yt, yp, a, cdt, weight, out, spec)
     return total, result, out, count
+
+
+def _widens_in_kernels(yt: _Array, yp: _Array, cdt: _DType, inner: int, reduced: int,
+                       weight: Optional[_Weight]) -> bool:
+    """bfloat16 ``y_pred`` (and ``y_true`` bfloat16 or of the compute dtype), C-contiguous and aligned: the
+    kernels widen each task's elements into a small buffer (``_core.bce_bf16``), no full-size copy. Strided
+    layouts whose tasks would be large take the chunked path."""
+    return (
+        yp.dtype.name == "bfloat16"
+        and cdt == _F32
+        and (yt.dtype == yp.dtype or yt.dtype == cdt)
+        and yp.flags.num & _CA == _CA
+        and yt.flags.num & _CA == _CA
+        and (inner == 1 or reduced * inner <= _TASK_ELEMENTS)
+        and (weight is None or weight[0] != "bcast")
+    )
+
+
+def _direct_weight(weight: Optional[_Weight], loss_shape: _Shape) -> Tuple[Optional[_Array], int]:
+    """A "one" or "prefix" weight as the core takes it: (array or None, weight_repeat)."""
+    if weight is None:
+        return None, 1
+    if weight[0] == "one":
+        return weight[1], 1
+    warr, k = weight[1]
+    return warr, math.prod(loss_shape[k:])
 
 
 def _broadcast_weight_sum(weight: _Weight, loss_shape: _Shape, cdt: _DType) -> float:
@@ -406,9 +442,15 @@ class _Result:
             if self.rdt is not self.cdt:
                 out = out.astype(self.rdt)
             if out.ndim == 0:
-                return SCALAR_TYPES[self.rdt](out[()])
+                return self._scalar(out[()])
             return out.view(LossArray)
-        return SCALAR_TYPES[self.rdt](_reduce(self.mode, total, self.nsamples, self.weight_sum, self.scalar_loss))
+        return self._scalar(_reduce(self.mode, total, self.nsamples, self.weight_sum, self.scalar_loss))
+
+    def _scalar(self, value: Any) -> LossResult:
+        scalar_type = SCALAR_TYPES.get(self.rdt)
+        if scalar_type is None:  # bfloat16, whose scalar type NumPy cannot subclass: a 0-d LossArray
+            return np.asarray(value, self.rdt).view(LossArray)
+        return scalar_type(value)
 
 
 def degenerate(loss_shape: _Shape, nsamples: int, result: _Result) -> LossResult:

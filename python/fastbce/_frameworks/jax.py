@@ -7,10 +7,11 @@ computing the loss and the gradient together (``fastbce._grad.value_and_grad``);
 gradient by the cotangent (a number, or one per sample for ``reduction="none"``), which is what ``grad_out``
 would do, without a second host call.
 
-dtypes follow fastbce: float64 -> float64 (with ``jax_enable_x64``), float16 -> float16, bfloat16 ->
-bfloat16 computed in float32 (a float32 conversion of the array on the host), anything else -> float32; a
-forced ``dtype="float64"`` gives float32 when JAX's float64 is disabled. The gradient of a float16 or bfloat16
-``y_pred`` is computed and kept in float32 and rounded to the input's dtype after the cotangent is applied.
+dtypes follow fastbce: float64 -> float64 (with ``jax_enable_x64``), float16 -> float16, bfloat16 -> bfloat16
+computed in float32 (the loss widened in the kernels; the gradient from a float32 copy on the host), anything else
+-> float32; a forced ``dtype="float64"`` gives float32 when JAX's float64 is disabled. The gradient of a float16 or
+bfloat16 ``y_pred`` is computed and kept in float32 and rounded to the input's dtype after the cotangent is
+applied.
 
 ``y_true`` and ``sample_weight`` (JAX arrays, NumPy arrays or numbers) are constants of the loss: their
 cotangents are zero (``jax.grad`` with respect to them gives zeros, not their derivatives). Under

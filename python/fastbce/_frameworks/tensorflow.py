@@ -8,9 +8,9 @@ scalar for the reducing modes, one value per sample for ``none``), which is line
 twice (a per-sample cotangent on inputs of unknown rank is broadcast by a second host call). ``y_true`` and
 ``sample_weight`` get no gradient; eagerly, a ``y_pred`` no tape watches gets the loss alone.
 
-dtypes follow fastbce: float64 -> float64, float16 -> float16, anything else -> float32, except that bfloat16
-gives bfloat16 (as in the torch and JAX adapters); float16 and bfloat16 are computed from a float32 copy and
-their gradient is kept in float32, so that scaling it by a large cotangent (loss scaling) rounds once.
+dtypes follow fastbce: float64 -> float64, float16 -> float16, bfloat16 -> bfloat16, anything else -> float32;
+float16 and bfloat16 are computed from a float32 copy and their gradient is kept in float32, so that scaling
+it by a large cotangent (loss scaling) rounds once.
 
 Eagerly the host call is a plain NumPy call (errors are fastbce's own ``ValueError`` / ``TypeError``);
 in a graph it is a ``tf.numpy_function`` with static output shapes, and the shapes known at trace time are
@@ -51,8 +51,7 @@ def loss(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) 
         loss_shape = tf.TensorShape([])
     if spec.dtype is None and yp.dtype in (tf.float16, tf.bfloat16):
         # computed from a float32 copy: the kept gradient is float32, so scaling it by a large cotangent (loss
-        # scaling) does not meet float16's underflow first; the loss has y_pred's dtype (bfloat16 too, as the
-        # torch and JAX adapters give it)
+        # scaling) does not meet float16's underflow first; the loss has y_pred's dtype, as fastbce gives it
         op = _Op(yt, yp, sw, spec, loss_shape, yp.dtype, tf.float32)
     else:
         out_dtype = _inputs._compute_dtype(np.dtype(yp.dtype.as_numpy_dtype), spec.dtype)[1]

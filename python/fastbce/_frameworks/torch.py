@@ -7,7 +7,8 @@ When ``y_pred`` requires grad (and grad mode is on), one host call computes the 
 gradient when that is not 1. Under ``torch.no_grad()`` / ``torch.inference_mode()`` only the loss is computed.
 
 dtypes follow fastbce: float64 -> float64, float16 -> float16, anything else -> float32, and bfloat16 ->
-bfloat16, computed in float32 from a float32 copy of the tensor (NumPy has no bfloat16 of torch's). With a
+bfloat16, computed in float32: the loss reads the tensor's memory as ml_dtypes' bfloat16 (no copy; the kernels
+widen it), the gradient path from a float32 copy (also without ml_dtypes installed). With a
 gradient, float16 is also computed from a float32 copy so that the kept gradient is float32 and scaling it
 by a large upstream gradient (loss scaling) cannot meet float16's underflow first.
 
@@ -48,16 +49,32 @@ def _host(value: object, name: str, float32: bool = False) -> Any:
         raise TypeError(f"{name} is a torch tensor with layout {value.layout}: fastbce reads dense (strided) "
                         f"tensors; convert it with {name}.to_dense()")
     t = value.detach().resolve_conj().resolve_neg()
+    if t.dtype == torch.bfloat16 and not float32:
+        bfloat16 = _ml_bfloat16()
+        if bfloat16 is not None:  # the same memory as ml_dtypes' bfloat16: the kernels widen it, no copy
+            return t.view(torch.int16).numpy().view(bfloat16)
     if float32 or t.dtype == torch.bfloat16:
         t = t.float()
     return t.numpy()
+
+
+def _ml_bfloat16() -> Optional[Any]:
+    """ml_dtypes' bfloat16 (NumPy's bfloat16, which fastbce's kernels read), or None where it is not installed."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    return ml_dtypes.bfloat16
 
 
 def _from_numpy(arr: Any) -> Any:
     """``torch.from_numpy`` of a fastbce result (shared memory; a read-only one is copied, which torch would
     otherwise warn about, as its tensors are writable)."""
     arr = np.asarray(arr)
-    return torch.from_numpy(arr if arr.flags.writeable else arr.copy())
+    arr = arr if arr.flags.writeable else arr.copy()
+    if arr.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 has torch's bit layout, which from_numpy does not know
+        return torch.from_numpy(arr.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(arr)
 
 
 def _tensor(value: object, dtype: Optional[Any]) -> Any:

@@ -609,9 +609,11 @@ void check_grad(const std::vector<Level>& levels, const KernelTable& scalar, boo
     std::mt19937_64 gen(4242);
     constexpr int kGuard = 17;
     const T canary = T(-12345.5);
+    int64_t index = 0;
     for (const Shape& s : shapes) {
         const int64_t n = s.outer * s.reduced * s.inner, samples = s.outer * s.inner;
         if (n == 0 || (light && n > 50000 && s.reduced < 32768)) continue;  // light: one big layout (row pieces)
+        if (light && index++ % 3 != 0) continue;  // light (qemu): every third shape of each run of tails
         for (bool logits : {false, true})
             for (T ls : {T(0), T(0.1)})
                 for (Labels lab : {Labels::hard, Labels::soft, Labels::specials})

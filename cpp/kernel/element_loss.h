@@ -169,6 +169,42 @@ struct ElementLoss {
             sum.add_group(l);
         }
     }
+    // accumulate() and the derivatives d of the U vectors (as group_grad gives them): the log terms of the
+    // loss as factors of `logs`, so a float32 loss-and-gradient costs a multiply and a division per element
+    // rather than a log and a division.
+    template <int U>
+    void accumulate_grad(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, R (&d)[U],
+                         [[maybe_unused]] int64_t e) const {
+        static_assert(kProducts, "this mode has log terms that are not logs of factors");
+        if (M::smooth) smooth_labels(y);
+        R l[U], f[U];
+        if (M::logits) {
+            for (int j = 0; j < U; ++j) {  // as accumulate()
+                const R ex = exp_neg_abs(x[j]);
+                const auto tiny = V::lt(ex, V::set1(T(1.0 / (1 << 20))));
+                l[j] = V::add(logits_linear(y[j], x[j]), V::select(tiny, V::fma(V::mul(ex, V::set1(T(-0.5))), ex, ex), zero));
+                f[j] = V::select(tiny, zero, ex);
+                d[j] = logits_grad(x[j], y[j], y[j], V::div(ex, V::add(one, ex)));
+            }
+            logs.template mul<true>(f);
+            sum.add_group(l);
+            return;
+        }
+        if (hard_labels(y, x, f)) {
+            logs.template mul<false>(f);
+            for (int j = 0; j < U; ++j)
+                d[j] = unclipped(x[j], V::div(V::select(V::eq(y[j], one), V::neg(one), one), f[j]));
+            return;
+        }
+        soft_labels(y, x, l);
+        sum.add_group(l);
+        for (int j = 0; j < U; ++j) {
+            const R p = clip(x[j]);
+            const R a = V::add(p, eps), c = V::add(V::sub(one, p), eps);
+            d[j] = unclipped(x[j], V::sub(V::div(V::sub(one, y[j]), c), V::div(y[j], a)));
+        }
+    }
+
     // The loss sum of what accumulate() saw.
     static double total(Sum<V>& sum, LogProduct<V>& logs) {
         return M::logits ? sum.total() + logs.log() : sum.total() - logs.log();

@@ -335,11 +335,41 @@ struct Schedules {
     }
     static R unweighted(R l, int64_t, int) { return l; }
 
+    // grad_span's gradient with flat's products sum (loss_sum<M, true>): the same loss bits as the loss alone.
+    template <class M, class Factor>
+    static double grad_products(const Loss<M>& loss, const GradProblem<T>& g, int64_t begin, int64_t end,
+                                Factor factor) {
+        const Problem<T>& p = g.loss;
+        Sum<V> sum;
+        LogProduct<V> logs;
+        constexpr int U = tuning::kProductUnroll;
+        int64_t i = begin;
+        for (; i + U * N <= end; i += U * N) {
+            A::template prefetch_inputs<U>(p.y_true + i, p.y_pred + i);
+            R y[U], x[U], d[U];
+            for (int j = 0; j < U; ++j) y[j] = V::load(p.y_true + i + j * N), x[j] = V::load(p.y_pred + i + j * N);
+            loss.template accumulate_grad<U>(y, x, sum, logs, d, i);
+            for (int j = 0; j < U; ++j) V::store(g.grad + i + j * N, V::mul(d[j], factor(i + j * N, N)));
+        }
+        for (; i < end; i += N) {
+            const int n = int(min64(N, end - i));
+            R y[1] = {A::load_n(p.y_true + i, n)}, x[1] = {A::load_n(p.y_pred + i, n)}, l[1], d[1];
+            loss.template group_grad<1>(y, x, l, d, i);
+            A::store_n(g.grad + i, V::mul(d[0], factor(i, n)), n);
+            sum.add_block(n < N ? V::keep_first(l[0], n) : l[0]);
+        }
+        return Loss<M>::total(sum, logs);
+    }
+
     // reduced == 1: elements (= samples) [begin, end).
     template <class M>
     static double flat_grad(const GradProblem<T>& g, int64_t begin, int64_t end) {
         const Problem<T>& p = g.loss;
         const Loss<M> loss(p.spec);
+        if constexpr (Loss<M>::kProducts) {  // only the sum of unweighted losses: log terms as products, as flat
+            if (!p.weight && !p.out && end - begin >= tuning::kProductMin)
+                return with_factors(g, [&](auto factor) { return grad_products(loss, g, begin, end, factor); });
+        }
         return with_factors(g, [&](auto factor) {
             return grad_span(loss, g, begin, end, factor, [&p](R l, int64_t s, int n) {
                 if (p.weight) l = V::mul(l, A::weights_at(p, s, n));

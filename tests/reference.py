@@ -27,16 +27,31 @@ step by step:
 import numpy as np
 
 
+def _labels_and_predictions(y_true, y_pred, label_smoothing, dt):
+    """(smoothed labels in float64, predictions) cast to ``dt``, the smoothing done in ``dt`` as tf does it."""
+    y = np.asarray(y_true).astype(dt)
+    p = np.asarray(y_pred).astype(dt)
+    if label_smoothing:
+        ls = dt.type(label_smoothing)
+        with np.errstate(all="ignore"):
+            y = (y * (dt.type(1) - ls) + dt.type(0.5) * ls).astype(dt)
+    return y.astype(np.float64), p
+
+
+def _clipped(p, dt):
+    """``(p + eps, (1 - p) + eps)`` as float64, ``p`` clipped to ``[eps, 1 - eps]`` (NaN kept) and every step
+    formed in ``dt``, as tf_keras does."""
+    eps, one = dt.type(1e-7), dt.type(1)
+    with np.errstate(all="ignore"):
+        pc = np.where(np.isnan(p), p, np.clip(p, eps, one - eps)).astype(dt)
+        return (pc + eps).astype(dt).astype(np.float64), ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+
+
 def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype=np.float32, pos_weight=None):
     """Per-element losses in float64 (no mean)."""
     dt = np.dtype(dtype)
-    y = np.asarray(y_true).astype(dt)
-    p = np.asarray(y_pred).astype(dt)
+    y64, p = _labels_and_predictions(y_true, y_pred, label_smoothing, dt)
     with np.errstate(all="ignore"):
-        if label_smoothing:
-            ls = dt.type(label_smoothing)
-            y = (y * (dt.type(1) - ls) + dt.type(0.5) * ls).astype(dt)
-        y64 = y.astype(np.float64)
         if pos_weight is not None:
             w = np.asarray(pos_weight).astype(dt).astype(np.float64)  # broadcast along the last axis
             x = p.astype(np.float64)
@@ -48,10 +63,7 @@ def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype
                 out = np.where(x == np.inf, pos, out)
                 out = np.where(x == -np.inf, neg, out)
                 return np.where(np.isnan(x) | np.isnan(y64), np.nan, out)
-            eps, one = dt.type(1e-7), dt.type(1)
-            pc = np.where(np.isnan(p), p, np.clip(p, eps, one - eps)).astype(dt)
-            a = (pc + eps).astype(dt).astype(np.float64)
-            b = ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+            a, b = _clipped(p, dt)
             return -(w * y64 * np.log(a) + (1.0 - y64) * np.log(b))
         if from_logits:
             x = p.astype(np.float64)
@@ -62,12 +74,7 @@ def elementwise(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtype
             out = np.where(x == -np.inf, neg, out)
             out = np.where(np.isnan(x) | np.isnan(y64), np.nan, out)
             return out
-        eps = dt.type(1e-7)
-        one = dt.type(1)
-        pc = np.clip(p, eps, one - eps)  # np.clip keeps NaN
-        pc = np.where(np.isnan(p), p, pc).astype(dt)
-        a = (pc + eps).astype(dt).astype(np.float64)
-        b = ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+        a, b = _clipped(p, dt)
         return -(y64 * np.log(a) + (1.0 - y64) * np.log(b))
 
 
@@ -123,13 +130,8 @@ def element_grad(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtyp
       second derivative ``((1 - y) + w y) s(x) s(-x)``.
     """
     dt = np.dtype(dtype)
-    y = np.asarray(y_true).astype(dt)
-    p = np.asarray(y_pred).astype(dt)
+    y64, p = _labels_and_predictions(y_true, y_pred, label_smoothing, dt)
     with np.errstate(all="ignore"):
-        if label_smoothing:
-            ls = dt.type(label_smoothing)
-            y = (y * (dt.type(1) - ls) + dt.type(0.5) * ls).astype(dt)
-        y64 = y.astype(np.float64)
         w = 1.0 if pos_weight is None else np.asarray(pos_weight).astype(dt).astype(np.float64)
         if from_logits:
             x = p.astype(np.float64)
@@ -142,9 +144,7 @@ def element_grad(y_true, y_pred, *, from_logits=False, label_smoothing=0.0, dtyp
                 return d, terms, ((1.0 - y64) + w * y64) * s * sn
             return d, terms
         eps, one = dt.type(1e-7), dt.type(1)
-        pc = np.where(np.isnan(p), p, np.clip(p, eps, one - eps)).astype(dt)
-        a = (pc + eps).astype(dt).astype(np.float64)
-        b = ((one - pc).astype(dt) + eps).astype(dt).astype(np.float64)
+        a, b = _clipped(p, dt)
         d = -w * y64 / a + (1.0 - y64) / b
         clipped = (p < eps) | (p > one - eps)
         d = np.where(clipped, 0.0, d)

@@ -290,6 +290,37 @@ def _buffer(w: _Array, cdt: _DType) -> _Array:
 
 
 # --------------------------------------------------------------------------- general path
+class _Layout:
+    """The input rules every general-path call starts with, applied once: ``y_true`` / ``y_pred`` as arrays
+    (real dtypes checked, the trailing-1 squeeze done), the compute and result dtypes, the pos weights checked
+    against y_pred's classes, and the ``(outer, reduced, inner)`` layout of ``axis``."""
+
+    __slots__ = ("y_true", "y_pred", "t_shape", "p_shape", "p_dtype", "cdt", "rdt", "axis", "loss_shape", "reduced",
+                 "outer", "inner", "nsamples")
+
+    def __init__(self, y_true: object, y_pred: object, spec: LossSpec) -> None:
+        yp = _to_array(y_pred, "y_pred")
+        _check_real(yp, "y_pred")
+        yt = _to_array(y_true, "y_true")
+        _check_real(yt, "y_true")
+        self.cdt, self.rdt = _compute_dtype(yp.dtype, spec.dtype)
+        if spec.pos_weight is not None and yp.ndim:
+            spec.check_classes(yp.shape[-1], yp.shape)  # one per class of y_pred's last axis, as given
+        self.t_shape, self.p_shape, self.p_dtype = yt.shape, yp.shape, yp.dtype
+        self.y_true, self.y_pred = _squeeze_pair(yt, yp, spec.from_logits)
+        shape = self.y_pred.shape
+        a = self.axis = normalize_axis(spec.axis, len(shape), shape)
+        self.loss_shape: _Shape = shape[:a] + shape[a + 1 :]
+        self.reduced = shape[a]
+        self.outer = math.prod(shape[:a])
+        self.inner = math.prod(shape[a + 1 :])
+        self.nsamples = self.outer * self.inner
+
+    def weight_hint(self) -> str:
+        """How a sample weight's ``ValueError`` ends: why 1-D inputs take no per-sample weight."""
+        return _one_sample_hint(self.t_shape, self.p_shape, self.reduced) if not self.loss_shape else ""
+
+
 def _general(y_true: object, y_pred: object, sample_weight: object, spec: LossSpec) -> LossResult:
     total, result, out, _ = _general_total(y_true, y_pred, sample_weight, spec)
     return result.finish(total, out)
@@ -318,30 +349,16 @@ def _general_total(y_true: object, y_pred: object, sample_weight: object, spec: 
                    want_count: bool = False) -> Tuple[float, _Result, Optional[_Array], float]:
     """The general path up to the float64 total: ``(total, how it becomes the result, the per-sample values for
     none, the sum of the broadcast weights when ``want_count``, else 0)``."""
-    yp = _to_array(y_pred, "y_pred")
-    _check_real(yp, "y_pred")
-    yt = _to_array(y_true, "y_true")
-    _check_real(yt, "y_true")
-    cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
-    if spec.pos_weight is not None and yp.ndim:
-        spec.check_classes(yp.shape[-1], yp.shape)  # one per class of y_pred's last axis, as given
-    t_shape, p_shape = yt.shape, yp.shape
-    yt, yp = _squeeze_pair(yt, yp, spec.from_logits)
-    shape = yp.shape
-    a = normalize_axis(spec.axis, yp.ndim, shape)
-    loss_shape = shape[:a] + shape[a + 1 :]
-    reduced = shape[a]
-    outer = math.prod(shape[:a])
-    inner = math.prod(shape[a + 1 :])
-    nsamples = outer * inner
+    lay = _Layout(y_true, y_pred, spec)
+    yt, yp, a, cdt, rdt = lay.y_true, lay.y_pred, lay.axis, lay.cdt, lay.rdt
+    loss_shape, reduced, outer, inner, nsamples = lay.loss_shape, lay.reduced, lay.outer, lay.inner, lay.nsamples
     mode = spec.reduction_mode
 
     weight = None
     weight_sum = float(nsamples)
     count = float(nsamples)
     if sample_weight is not None:
-        hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
-        weight = _prepare_weight(sample_weight, loss_shape, cdt, hint)
+        weight = _prepare_weight(sample_weight, loss_shape, cdt, lay.weight_hint())
         if mode == _MEAN_WITH_SAMPLE_WEIGHT:
             weight_sum = _weight_sum(weight[2], cdt)
         if want_count:
@@ -624,31 +641,18 @@ def prepare_grad(y_true: object, y_pred: object, sample_weight: object, spec: Lo
 
     The inputs are converted to contiguous compute-dtype arrays when they are not (the gradient is a full-size
     array anyway); per-sample weights and factors are materialised (one value per sample)."""
-    yp = _to_array(y_pred, "y_pred")
-    _check_real(yp, "y_pred")
-    yt = _to_array(y_true, "y_true")
-    _check_real(yt, "y_true")
-    cdt, rdt = _compute_dtype(yp.dtype, spec.dtype)
-    grad_dtype = _grad_dtype(yp.dtype, cdt)
-    if spec.pos_weight is not None and yp.ndim:
-        spec.check_classes(yp.shape[-1], yp.shape)
-    t_shape, p_shape = yt.shape, yp.shape
-    yt, yp = _squeeze_pair(yt, yp, spec.from_logits)
-    shape = yp.shape
-    a = normalize_axis(spec.axis, yp.ndim, shape)
-    loss_shape = shape[:a] + shape[a + 1 :]
-    reduced = shape[a]
-    outer = math.prod(shape[:a])
-    inner = math.prod(shape[a + 1 :])
-    nsamples = outer * inner
+    lay = _Layout(y_true, y_pred, spec)
+    yt, yp, cdt, rdt = lay.y_true, lay.y_pred, lay.cdt, lay.rdt
+    loss_shape, reduced, outer, inner, nsamples = lay.loss_shape, lay.reduced, lay.outer, lay.inner, lay.nsamples
+    grad_dtype = _grad_dtype(lay.p_dtype, cdt)
+    p_shape = lay.p_shape
     mode = spec.reduction_mode
 
     weight: Any = None  # float64 per-sample view (or number) for the factor
     weight_buf: Optional[_Array] = None  # what the kernel reads
     weight_sum = float(nsamples)
     if sample_weight is not None:
-        hint = _one_sample_hint(t_shape, p_shape, reduced) if not loss_shape else ""
-        kind, value, given = _prepare_weight(sample_weight, loss_shape, cdt, hint)
+        kind, value, given = _prepare_weight(sample_weight, loss_shape, cdt, lay.weight_hint())
         if kind == "one":
             weight_buf = value
             weight = float(value[0])

@@ -3,6 +3,7 @@
 #pragma once
 #include <cmath>
 
+#include "../simd/force_inline.h"
 #include "tuning.h"
 
 namespace fastbce {
@@ -18,13 +19,13 @@ struct Sum {
     R pending = V::set1(typename V::T(0));
     bool half = false;
     template <int U>
-    void add_group(const R (&l)[U]) {
+    FASTBCE_FORCE_INLINE void add_group(const R (&l)[U]) {
         static_assert(U == 1 || U == 2 || U == 4, "tree sums of 1, 2 or 4 vectors");
         if constexpr (U == 1) add_block(l[0]);
         else if constexpr (U == 2) add_block(V::add(l[0], l[1]));
         else add_block(V::add(V::add(l[0], l[1]), V::add(l[2], l[3])));
     }
-    void add_block(R v) {
+    FASTBCE_FORCE_INLINE void add_block(R v) {
         if (half) wide = V::acc_add(wide, V::add(pending, v));
         else pending = v;
         half = !half;
@@ -50,7 +51,7 @@ struct LogProduct {
     // Times (1 + v[j]) or v[j] for the U vectors, lane by lane: their product first, so the running
     // product's chain has one multiply (4 cycles) per group.
     template <bool PlusOne, int U>
-    void mul(const R (&v)[U]) {
+    FASTBCE_FORCE_INLINE void mul(const R (&v)[U]) {
         static_assert(tuning::kRenorm % U == 0, "splits after exactly kRenorm factors");
         typename V::acc group = V::template acc_mul<PlusOne>(V::acc_one(), v[0]);
         for (int j = 1; j < U; ++j) group = V::template acc_mul<PlusOne>(group, v[j]);

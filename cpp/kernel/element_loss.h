@@ -50,7 +50,7 @@ struct ElementLoss {
     // The losses of U vectors at element e. Hard labels are decided per group: one log per element when
     // every label of the U vectors is 0 or 1.
     template <int U>
-    void group(R (&y)[U], const R (&x)[U], R (&l)[U], [[maybe_unused]] int64_t e) const {
+    FASTBCE_FORCE_INLINE void group(R (&y)[U], const R (&x)[U], R (&l)[U], [[maybe_unused]] int64_t e) const {
         using simd::Domain;
         if (M::smooth) smooth_labels(y);
         if constexpr (M::pos_weight) {
@@ -87,7 +87,7 @@ struct ElementLoss {
     // lies outside [eps, 1 - eps] (clip_by_value passes the gradient at the bounds); logits: (1 - y) s(x) -
     // w y s(-x), s the sigmoid, which is 1 - y at +inf and -w y at -inf. NaN stays NaN.
     template <int U>
-    void group_grad(R (&y)[U], const R (&x)[U], R (&l)[U], R (&d)[U], [[maybe_unused]] int64_t e) const {
+    FASTBCE_FORCE_INLINE void group_grad(R (&y)[U], const R (&x)[U], R (&l)[U], R (&d)[U], [[maybe_unused]] int64_t e) const {
         using simd::Domain;
         if (M::smooth) smooth_labels(y);
         R w[U];
@@ -126,7 +126,7 @@ struct ElementLoss {
     // Logits only: the derivative d and the second derivative h of the loss of U vectors at element e,
     // h = ((1 - y) + w y) s(x) s(-x) (the objective of gradient boosting; no loss).
     template <int U>
-    void group_grad_hess(R (&y)[U], const R (&x)[U], R (&d)[U], R (&h)[U], [[maybe_unused]] int64_t e) const {
+    FASTBCE_FORCE_INLINE void group_grad_hess(R (&y)[U], const R (&x)[U], R (&d)[U], R (&h)[U], [[maybe_unused]] int64_t e) const {
         static_assert(M::logits, "second derivatives are of the logits loss");
         if (M::smooth) smooth_labels(y);
         R w[U];
@@ -144,7 +144,7 @@ struct ElementLoss {
     // terms become factors of `logs` (one multiply per element instead of a log or log1p), the rest goes
     // to `sum`. total() gives the sum of the losses.
     template <int U>
-    void accumulate(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, [[maybe_unused]] int64_t e) const {
+    FASTBCE_FORCE_INLINE void accumulate(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, [[maybe_unused]] int64_t e) const {
         static_assert(kProducts, "this mode has log terms that are not logs of factors");
         if (M::smooth) smooth_labels(y);
         R l[U], f[U];
@@ -173,7 +173,7 @@ struct ElementLoss {
     // loss as factors of `logs`, so a float32 loss-and-gradient costs a multiply and a division per element
     // rather than a log and a division.
     template <int U>
-    void accumulate_grad(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, R (&d)[U],
+    FASTBCE_FORCE_INLINE void accumulate_grad(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, R (&d)[U],
                          [[maybe_unused]] int64_t e) const {
         static_assert(kProducts, "this mode has log terms that are not logs of factors");
         if (M::smooth) smooth_labels(y);
@@ -211,13 +211,13 @@ struct ElementLoss {
     }
 
     // The losses of the n <= N elements at yt/yp, element e (dead lanes hold the loss of (0, 0): mask them).
-    R loss_n(const T* yt, const T* yp, int n, int64_t e) const {
+    FASTBCE_FORCE_INLINE R loss_n(const T* yt, const T* yp, int n, int64_t e) const {
         R y[1] = {A::load_n(yt, n)}, x[1] = {A::load_n(yp, n)}, l[1];
         group<1>(y, x, l, e);
         return l[0];
     }
     // The same with dead lanes 0, ready to be summed.
-    R live_loss_n(const T* yt, const T* yp, int n, int64_t e) const {
+    FASTBCE_FORCE_INLINE R live_loss_n(const T* yt, const T* yp, int n, int64_t e) const {
         const R l = loss_n(yt, yp, n, e);
         return n == N ? l : V::keep_first(l, n);
     }
@@ -225,14 +225,14 @@ struct ElementLoss {
 private:
     // y * (1 - ls) + 0.5 * ls, in T as tf_keras does it.
     template <int U>
-    void smooth_labels(R (&y)[U]) const {
+    FASTBCE_FORCE_INLINE void smooth_labels(R (&y)[U]) const {
         for (int j = 0; j < U; ++j) y[j] = V::add(V::mul(y[j], ls_scale), ls_shift);
     }
 
     // True when every label of the U vectors is 0 or 1; then q holds p + eps for label 1 and (1 - p) + eps
     // for label 0, p clipped: each loss is -log(q).
     template <int U>
-    bool hard_labels(const R (&y)[U], const R (&x)[U], R (&q)[U]) const {
+    FASTBCE_FORCE_INLINE bool hard_labels(const R (&y)[U], const R (&x)[U], R (&q)[U]) const {
         typename V::mask not_one[U];
         for (int j = 0; j < U; ++j) not_one[j] = V::neq(y[j], one);
         // A label is soft when it is neither 1 nor 0 (NaN included).
@@ -248,7 +248,7 @@ private:
     // -(y log(p + eps) + (1 - y) log((1 - p) + eps)), p clipped: two logs per element; with pos weights w,
     // the positive term's label is (w y).
     template <int U>
-    void soft_labels(const R (&y)[U], const R (&x)[U], R (&l)[U], const R* w = nullptr) const {
+    FASTBCE_FORCE_INLINE void soft_labels(const R (&y)[U], const R (&x)[U], R (&l)[U], const R* w = nullptr) const {
         using simd::Domain;
         for (int j = 0; j < U; ++j) {
             const R p = clip(x[j]);
@@ -261,7 +261,7 @@ private:
 
     // The pos weights of the U vectors at element e: one value, or lanes e % period on of the repeating array.
     template <int U>
-    void pos_weights(int64_t e, R (&w)[U]) const {
+    FASTBCE_FORCE_INLINE void pos_weights(int64_t e, R (&w)[U]) const {
         if (period == 1) {
             for (int j = 0; j < U; ++j) w[j] = V::set1(pw[0]);
             return;
@@ -274,20 +274,20 @@ private:
     }
     // (1 - y) softplus(x) + w y softplus(-x), softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)); at x = +-inf the
     // limit (1 - y) x or -w y x (0 when that factor is 0), as logits_linear.
-    R weighted_logits(R y, R x, R w) const {
+    FASTBCE_FORCE_INLINE R weighted_logits(R y, R x, R w) const {
         const R soft = simd::log1p<V, simd::Domain::Unit>(exp_neg_abs(x));
         const R pos = V::max_keep_nan(zero, x), neg = V::sub(pos, x);  // max(x, 0), max(-x, 0)
         const R wy = V::mul(w, y);
         const R l = V::add(V::mul(V::sub(one, y), V::add(pos, soft)), V::mul(wy, V::add(neg, soft)));
         return with_inf_limits(l, x, y, wy);
     }
-    R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
+    FASTBCE_FORCE_INLINE R clip(R x) const { return V::min_keep_nan(hi, V::max_keep_nan(eps, x)); }
     // d where x is inside [eps, 1 - eps] (or NaN), 0 where clip_by_value cut it.
-    R unclipped(R x, R d) const { return V::select(V::mask_or(V::lt(x, eps), V::gt(x, hi)), zero, d); }
+    FASTBCE_FORCE_INLINE R unclipped(R x, R d) const { return V::select(V::mask_or(V::lt(x, eps), V::gt(x, hi)), zero, d); }
     // d loss / dx of the logits loss, (1 - y) s(x) - w y s(-x) (s the sigmoid), from small = s(-|x|) =
     // exp(-|x|) / (1 + exp(-|x|)) in TensorFlow's form: base + (x >= 0 ? -t : t) with base = 1 - y or -w y
     // and t = ((1 - y) + w y) small. Exact where the loss saturates (s(x) - y would cancel to its rounding).
-    R logits_grad(R x, R y, R wy, R small) const {
+    FASTBCE_FORCE_INLINE R logits_grad(R x, R y, R wy, R small) const {
         const auto nonneg = V::mask_or(V::gt(x, zero), V::eq(x, zero));
         const R ny = V::sub(one, y);
         const R t = M::pos_weight ? V::mul(V::add(ny, wy), small) : small;
@@ -297,10 +297,10 @@ private:
     // The logits loss is logits_linear + log1p(exp_neg_abs). The linear part max(x,0) - x*y takes, at
     // x = +-inf, the limit of the whole loss, (1-y)*x or -y*x (0 when the factor is 0), since there
     // log1p(exp(-|x|)) = 0.
-    R logits_linear(R y, R x) const { return with_inf_limits(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)), x, y, y); }
+    FASTBCE_FORCE_INLINE R logits_linear(R y, R x) const { return with_inf_limits(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)), x, y, y); }
     // l, with the lanes where x = +-inf replaced by the loss's limit there: (1 - y) |x| at +inf, neg |x| at
     // -inf (neg: the positive term's label), 0 where that factor is 0.
-    R with_inf_limits(R l, R x, R y, R neg) const {
+    FASTBCE_FORCE_INLINE R with_inf_limits(R l, R x, R y, R neg) const {
         const R ax = V::abs(x);
         auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
         if (V::any(inf)) {
@@ -310,7 +310,7 @@ private:
         }
         return l;
     }
-    static R exp_neg_abs(R x) { return simd::exp<V, simd::Domain::NonPositive, true>(V::abs(x)); }
+    FASTBCE_FORCE_INLINE static R exp_neg_abs(R x) { return simd::exp<V, simd::Domain::NonPositive, true>(V::abs(x)); }
 };
 
 }  // namespace

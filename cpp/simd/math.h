@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "force_inline.h"
+
 namespace fastbce::simd {
 namespace {  // internal linkage: one copy per target translation unit (see bce_kernel.h)
 
@@ -35,7 +37,7 @@ struct LogPoly<float> {
 // t + t^2 Q(t) with Q of LogPoly: log1p(t) for |t| in log's reduced range; with Neg, -log1p(-t) (the caller
 // passes t = -f, and the signs of Q's coefficients are adjusted so that the result is exactly -log1p(f)).
 template <class V, bool Neg>
-inline typename V::reg log1p_poly(typename V::reg t) {
+FASTBCE_FORCE_INLINE typename V::reg log1p_poly(typename V::reg t) {
     using T = typename V::T;
     auto coef = [](int k) { return V::set1(Neg ? ((7 - k) % 2 ? T(1) : T(-1)) * LogPoly<float>::c[k] : LogPoly<float>::c[k]); };
     typename V::reg q = coef(0);
@@ -44,7 +46,7 @@ inline typename V::reg log1p_poly(typename V::reg t) {
 }
 
 template <class V, Domain D = Domain::Full, bool Neg = false>
-inline typename V::reg log(typename V::reg x) {
+FASTBCE_FORCE_INLINE typename V::reg log(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     constexpr bool f32 = sizeof(T) == 4;
@@ -109,7 +111,7 @@ inline typename V::reg log(typename V::reg x) {
 // Domain::NonPositive skips the upper clamp. NegArg: returns exp(-x), bitwise the same as exp applied to -x
 // (the reduction computes -r and the Horner coefficients of odd degree change sign), without the negation.
 template <class V, Domain D = Domain::Full, bool NegArg = false>
-inline typename V::reg exp(typename V::reg x) {
+FASTBCE_FORCE_INLINE typename V::reg exp(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     constexpr bool f32 = sizeof(T) == 4;
@@ -159,7 +161,7 @@ inline typename V::reg exp(typename V::reg x) {
 //   x < 0.5: log1p(x) = x + x^2 Q(x) (log's polynomial, x in [0, 0.5));
 //   x >= 0.5: 1 + x = 2 (1 + f) with f = (x - 1) / 2 in [-0.25, 0], exact, so log1p(x) = ln2 + log1p(f).
 template <class V, Domain D = Domain::Full, bool Neg = false>
-inline typename V::reg log1p(typename V::reg x) {
+FASTBCE_FORCE_INLINE typename V::reg log1p(typename V::reg x) {
     using T = typename V::T;
     using R = typename V::reg;
     const R one = V::set1(T(1));

@@ -166,3 +166,22 @@ def test_mixed_formats_one_column_each(tmp_path, capsys, rng):
                    "--chunk-rows", 123, "--reduction", "sum")
     want = fastbce.BinaryCrossentropy(reduction="sum")(y[:, None], p[:, None], w)
     np.testing.assert_allclose(got["value"], float(want), rtol=1e-6)
+
+
+
+@pytest.mark.parametrize("arrow_type", ["int8", "uint16", "int32", "int64", "float16", "float32", "float64", "bool_"])
+def test_columns_to_numpy_as_pyarrow_does(tmp_path, rng, arrow_type):
+    # Columns become NumPy arrays without Array.to_numpy where they can (a view of the data buffer): whole
+    # columns and slices (a non-zero offset) of every type give pyarrow's own values and dtype.
+    values = rng.integers(0, 100, 50)
+    column = pa.array(values.astype(bool) if arrow_type == "bool_" else values, getattr(pa, arrow_type)())
+    path = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"c": column}), path)
+    reader = _files.ParquetReader(str(path), ["c"])
+    try:
+        for part in (column, column.slice(7, 30)):
+            got, expected = reader._numpy(part), part.to_numpy(zero_copy_only=False)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_array_equal(got, expected)
+    finally:
+        reader.close()

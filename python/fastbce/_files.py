@@ -401,8 +401,18 @@ class _ArrowReader(Reader):
             if col.null_count and not self._pa.types.is_floating(col.type):
                 # NaN for the nulls, in the dtype the loss casts such a column to anyway
                 col = col.cast(self._pa.from_numpy_dtype(self.null_dtype), safe=False)
-            out[c] = col.to_numpy(zero_copy_only=False)
+            out[c] = self._numpy(col)
         return out
+
+    def _numpy(self, col: Any) -> np.ndarray[Any, Any]:
+        """The column as a NumPy array: a view of its data buffer when it has no nulls and fixed-width
+        numbers. ``Array.to_numpy`` would do the same but imports pandas on its first call (half a second,
+        a third of the time of a 1.6 GB Parquet file)."""
+        types = self._pa.types
+        if not col.null_count and (types.is_integer(col.type) or types.is_floating(col.type)):
+            dtype = np.dtype(col.type.to_pandas_dtype())
+            return np.frombuffer(col.buffers()[1], dtype=dtype, count=len(col), offset=col.offset * dtype.itemsize)
+        return col.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
     def _converted(self) -> Iterator[_Chunk]:
         try:

@@ -54,7 +54,7 @@ def make_model(output):
 INITIAL = {out: make_model(out).get_weights() for out in ("sigmoid", "logits")}
 
 
-def fit(output, loss, fit_kwargs, metrics=None, run_eagerly=False):
+def fit(output, loss, fit_kwargs, metrics=None, run_eagerly=False, weighted_metrics=()):
     model = make_model(output)
     model.set_weights(INITIAL[output])
     compile_kwargs = {"run_eagerly": run_eagerly}
@@ -62,7 +62,8 @@ def fit(output, loss, fit_kwargs, metrics=None, run_eagerly=False):
         # TensorFlow's host call cannot be XLA-compiled (README); "auto" is off on CPU only. The other
         # backends keep their default (JAX: jit-compiled)
         compile_kwargs["jit_compile"] = False
-    model.compile(K.optimizers.SGD(learning_rate=0.2), loss=loss, metrics=metrics, weighted_metrics=[],
+    model.compile(K.optimizers.SGD(learning_rate=0.2), loss=loss, metrics=metrics,
+                  weighted_metrics=list(weighted_metrics),
                   **compile_kwargs)
     history = model.fit(X, Y, epochs=EPOCHS, batch_size=BATCH, shuffle=False, verbose=0, **fit_kwargs)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -79,11 +80,23 @@ def pair(output, loss_kwargs, fit_kwargs, with_metric=False, run_eagerly=False, 
     return {"ours": h_ours, "keras": h_theirs}
 
 
+def metric_pair(output, metric_kwargs, fit_kwargs):
+    """(fastbce's history, Keras's history) of the same fit with Keras's loss, whose metrics are fastbce's
+    metric class in one and Keras's in the other (unweighted and, as "weighted_bce", weighted)."""
+    histories = {}
+    for who, cls in (("ours", ours_module.metrics.BinaryCrossentropy), ("keras", K.metrics.BinaryCrossentropy)):
+        loss = K.losses.BinaryCrossentropy(from_logits=metric_kwargs.get("from_logits", False))
+        _, histories[who] = fit(output, loss, fit_kwargs, [cls(**metric_kwargs)],
+                                weighted_metrics=[cls(name="weighted_bce", **metric_kwargs)])
+    return histories
+
+
 def case_save_load():
     """Fit with fastbce's Loss class, save, load: the loaded model's loss is fastbce's, same config, same
     evaluation."""
     loss = ours_module.BinaryCrossentropy(label_smoothing=0.1, pos_weight=2.0)
-    model, _ = fit("sigmoid", loss, {})
+    metric = ours_module.metrics.BinaryCrossentropy(name="m", label_smoothing=0.1, pos_weight=2.0)
+    model, _ = fit("sigmoid", loss, {}, weighted_metrics=[metric])
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "model.keras")
         model.save(path)
@@ -93,9 +106,17 @@ def case_save_load():
         "loaded_type": f"{type(loaded_loss).__module__}.{type(loaded_loss).__qualname__}",
         "config": loss.get_config(),
         "loaded_config": loaded_loss.get_config(),
-        "evaluate": float(model.evaluate(X, Y, verbose=0, batch_size=BATCH)),
-        "loaded_evaluate": float(loaded.evaluate(X, Y, verbose=0, batch_size=BATCH)),
+        "evaluate": model.evaluate(X, Y, sample_weight=W, verbose=0, batch_size=BATCH, return_dict=True),
+        "loaded_evaluate": loaded.evaluate(X, Y, sample_weight=W, verbose=0, batch_size=BATCH, return_dict=True),
+        "metric_config": metric.get_config(),
+        "metric_round_trip": _round_trip(metric),
     }
+
+
+def _round_trip(obj):
+    """The class and config of ``obj`` after Keras's serialization round trip."""
+    again = K.saving.deserialize_keras_object(K.saving.serialize_keras_object(obj))
+    return {"type": f"{type(again).__module__}.{type(again).__qualname__}", "config": again.get_config()}
 
 
 def case_plain_sum_weighted():
@@ -123,6 +144,10 @@ CASES["plain-object-sample_weight-validation"] = lambda: pair(
     "sigmoid", {}, {"sample_weight": W, "validation_data": (XV, YV, WV)}, plain=True)
 CASES["plain-object-logits-class_weight"] = lambda: pair(
     "logits", {"from_logits": True}, {"class_weight": {0: 0.4, 1: 1.7}}, plain=True)
+CASES["metric-class-sigmoid-sample_weight-validation"] = lambda: metric_pair(
+    "sigmoid", {}, {"sample_weight": W, "validation_data": (XV, YV, WV)})
+CASES["metric-class-logits-smoothing-class_weight"] = lambda: metric_pair(
+    "logits", {"from_logits": True, "label_smoothing": 0.1}, {"class_weight": {0: 0.4, 1: 1.7}})
 CASES["plain-object-sum-weighted"] = case_plain_sum_weighted
 CASES["save-load"] = case_save_load
 

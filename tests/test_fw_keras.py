@@ -41,6 +41,8 @@ FIT_CASES = [
     "plain-object-unweighted",
     "plain-object-sample_weight-validation",
     "plain-object-logits-class_weight",
+    "metric-class-sigmoid-sample_weight-validation",
+    "metric-class-logits-smoothing-class_weight",
 ]
 
 
@@ -233,4 +235,11 @@ def test_save_and_load_model(worker_results, flavor):
     assert result["loaded_type"] == f"{module}.BinaryCrossentropy"
     assert result["loaded_config"] == result["config"]
     assert result["config"]["pos_weight"] == 2.0 and result["config"]["label_smoothing"] == 0.1
-    np.testing.assert_allclose(result["loaded_evaluate"], result["evaluate"], rtol=1e-6)
+    assert set(result["evaluate"]) == {"loss", "m"} and result["loaded_evaluate"].keys() == result["evaluate"].keys()
+    for key, value in result["evaluate"].items():
+        np.testing.assert_allclose(result["loaded_evaluate"][key], value, rtol=1e-6, err_msg=key)
+    # the metric class: its config and Keras's serialization round trip
+    assert result["metric_config"] == {"name": "m", "dtype": "float32", "from_logits": False, "label_smoothing": 0.1,
+                                       "pos_weight": 2.0}
+    assert result["metric_round_trip"] == {"type": f"{module}.metrics.BinaryCrossentropy",
+                                           "config": result["metric_config"]}

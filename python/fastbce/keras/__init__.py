@@ -14,12 +14,12 @@ import importlib
 from collections.abc import Mapping
 from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
 
-from . import losses as _losses
-from ._spec import PosWeightArg, Reduction
+from .. import losses as _losses
+from .._spec import PosWeightArg, Reduction
 
 _keras: Any = importlib.import_module("keras")
 
-__all__ = ["BinaryCrossentropy"]
+__all__ = ["BinaryCrossentropy", "metrics"]
 
 _B = TypeVar("_B", bound="BinaryCrossentropy")
 
@@ -103,3 +103,5 @@ class BinaryCrossentropy(_keras.losses.Loss):  # type: ignore[misc]  # Keras is 
         if isinstance(config.get("dtype"), dict):
             config["dtype"] = _keras.dtype_policies.deserialize(config["dtype"])
         return cls(**config)
+
+from . import metrics  # noqa: E402  # fastbce.keras.metrics.BinaryCrossentropy: the metric form

@@ -13,13 +13,13 @@ import importlib
 from collections.abc import Mapping
 from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
 
-from . import losses as _losses
-from ._spec import DTypeArg, PosWeightArg, Reduction
+from .. import losses as _losses
+from .._spec import DTypeArg, PosWeightArg, Reduction
 
 tf: Any = importlib.import_module("tensorflow")
 _tf_keras: Any = importlib.import_module("tf_keras")
 
-__all__ = ["BinaryCrossentropy"]
+__all__ = ["BinaryCrossentropy", "metrics"]
 
 _B = TypeVar("_B", bound="BinaryCrossentropy")
 
@@ -89,3 +89,5 @@ class BinaryCrossentropy(_tf_keras.losses.Loss):  # type: ignore[misc]  # tf_ker
         if fn is not None and fn != "binary_crossentropy":
             raise ValueError(f"config is for loss function {fn!r}, not 'binary_crossentropy'")
         return cls(**config)
+
+from . import metrics  # noqa: E402  # fastbce.tf_keras.metrics.BinaryCrossentropy: the metric form

@@ -9,10 +9,11 @@ tensor of the backend), so ``compile(metrics=[...])``, ``weighted_metrics``, ``e
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, SupportsFloat, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, SupportsFloat
 
 from .. import losses
 from .._spec import PosWeightArg, Reduction
+from ._keras_options import LossOptions
 
 __all__ = ["metric_class"]
 
@@ -22,7 +23,7 @@ def metric_class(keras: Any, module: str, wrap_fn: Callable[[Any], Any] = lambda
     ``module`` and registered as serializable under the package ``"fastbce"``. ``wrap_fn`` wraps the
     per-sample loss for the metric's ``update_state`` (tf_keras runs it through AutoGraph otherwise)."""
 
-    class BinaryCrossentropy(keras.metrics.MeanMetricWrapper):  # type: ignore[misc]  # Keras is untyped
+    class BinaryCrossentropy(LossOptions, keras.metrics.MeanMetricWrapper):  # type: ignore[misc]  # Keras is untyped
         """``metrics.BinaryCrossentropy`` of Keras computed by fastbce: the mean binary cross-entropy over
         every sample seen (weighted by ``sample_weight``), with ``from_logits`` and ``label_smoothing`` as
         Keras's class, and ``pos_weight`` as ``fastbce.BinaryCrossentropy``. The config has Keras's keys
@@ -41,18 +42,6 @@ def metric_class(keras: Any, module: str, wrap_fn: Callable[[Any], Any] = lambda
             super().__init__(wrap_fn(per_sample), name=name, dtype=dtype)
             self._fastbce = per_sample
             self._direction = "down"  # Keras 3: callbacks with mode="auto" minimise it, as Keras's own
-
-        @property
-        def from_logits(self) -> bool:
-            return self._fastbce.from_logits
-
-        @property
-        def label_smoothing(self) -> float:
-            return self._fastbce.label_smoothing
-
-        @property
-        def pos_weight(self) -> Union[float, Tuple[float, ...], None]:
-            return self._fastbce.pos_weight
 
         def get_config(self) -> Dict[str, Any]:
             config: Dict[str, Any] = {"name": self.name, "dtype": self.dtype, "from_logits": self.from_logits,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Type, TypeVar
 
 from .. import losses as _losses
+from .._frameworks._keras_options import LossOptions
 from .._spec import PosWeightArg, Reduction
 
 _keras: Any = importlib.import_module("keras")
@@ -25,7 +26,7 @@ _B = TypeVar("_B", bound="BinaryCrossentropy")
 
 
 @_keras.saving.register_keras_serializable(package="fastbce")
-class BinaryCrossentropy(_keras.losses.Loss):  # type: ignore[misc]  # Keras is untyped
+class BinaryCrossentropy(LossOptions, _keras.losses.Loss):  # type: ignore[misc]  # Keras is untyped
     """``keras.losses.BinaryCrossentropy`` computed by fastbce, for ``compile`` / ``fit`` / ``evaluate``.
 
     The arguments are those of ``fastbce.BinaryCrossentropy`` (``pos_weight`` included); ``reduction`` is
@@ -62,22 +63,6 @@ class BinaryCrossentropy(_keras.losses.Loss):  # type: ignore[misc]  # Keras is 
             reduction = Reduction.SUM_OVER_BATCH_SIZE
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self._dtype_arg = dtype
-
-    @property
-    def from_logits(self) -> bool:
-        return self._fastbce.from_logits
-
-    @property
-    def label_smoothing(self) -> float:
-        return self._fastbce.label_smoothing
-
-    @property
-    def axis(self) -> int:
-        return self._fastbce.axis
-
-    @property
-    def pos_weight(self) -> Union[float, Tuple[float, ...], None]:
-        return self._fastbce.pos_weight
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """The per-sample losses (shape of the inputs without ``axis``), a backend tensor differentiable in

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, Optional, SupportsFloat, SupportsIndex, Type, TypeVar
 
 from .. import losses as _losses
+from .._frameworks._keras_options import LossOptions
 from .._spec import DTypeArg, PosWeightArg, Reduction
 
 tf: Any = importlib.import_module("tensorflow")
@@ -25,7 +26,7 @@ _B = TypeVar("_B", bound="BinaryCrossentropy")
 
 
 @_tf_keras.saving.register_keras_serializable(package="fastbce")
-class BinaryCrossentropy(_tf_keras.losses.Loss):  # type: ignore[misc]  # tf_keras is untyped
+class BinaryCrossentropy(LossOptions, _tf_keras.losses.Loss):  # type: ignore[misc]  # tf_keras is untyped
     """``tf_keras.losses.BinaryCrossentropy`` computed by fastbce, for ``compile`` / ``fit`` / ``evaluate``.
 
     The arguments are those of ``fastbce.BinaryCrossentropy`` (``pos_weight`` and ``dtype`` included);
@@ -53,22 +54,6 @@ class BinaryCrossentropy(_tf_keras.losses.Loss):  # type: ignore[misc]  # tf_ker
                                                    axis=axis, reduction=Reduction.NONE, name=name, dtype=dtype,
                                                    pos_weight=pos_weight)
         super().__init__(reduction=Reduction.NONE if reduction is None else reduction, name=name)
-
-    @property
-    def from_logits(self) -> bool:
-        return self._fastbce.from_logits
-
-    @property
-    def label_smoothing(self) -> float:
-        return self._fastbce.label_smoothing
-
-    @property
-    def axis(self) -> int:
-        return self._fastbce.axis
-
-    @property
-    def pos_weight(self) -> Union[float, Tuple[float, ...], None]:
-        return self._fastbce.pos_weight
 
     @tf.autograph.experimental.do_not_convert  # type: ignore[untyped-decorator]  # plain Python: run it as it is
     def call(self, y_true: Any, y_pred: Any) -> Any:

@@ -389,7 +389,11 @@ double fast_run(const py::detail::PyArray_Proxy* t, const py::detail::PyArray_Pr
         pr.weight = &scalar_weight;
         pr.weight_len = 1;
     }
-    py::gil_scoped_release release;
+    // Releasing and retaking the GIL costs about what the loss of a few thousand elements does: only inputs
+    // large enough for other Python threads to gain from it let it go.
+    constexpr int64_t kReleaseGilMin = 1 << 14;
+    std::optional<py::gil_scoped_release> release;
+    if (outer * pr.reduced >= kReleaseGilMin) release.emplace();
     return fastbce::run_bce(pr);
 }
 

@@ -104,7 +104,7 @@ def compute(y_true: object, y_pred: object, sample_weight: object, spec: LossSpe
     # Fast path, decided in C++ without temporaries: exact ndarrays of one native float32/float64
     # dtype and shape, C-contiguous and aligned, no empty axis, axis -1, and no weight, a Python float
     # or a [batch] weight of the same dtype (anything else returns None: the general path).
-    if spec.axis == -1 and (spec.dtype is None or _fast_dtype(y_pred, spec.dtype)):
+    if spec.any_dtype_fast or (spec.axis == -1 and _fast_dtype(y_pred, spec.dtype)):
         result = _fast_call(y_true, y_pred, sample_weight, spec)
         if result is not None:
             return result

@@ -216,7 +216,7 @@ class LossSpec:
     """One binary cross-entropy, validated (use :meth:`build`). Immutable."""
 
     __slots__ = ("from_logits", "label_smoothing", "pos_weight", "pos_weight_buffers", "axis", "reduction",
-                 "reduction_mode", "dtype", "core")
+                 "reduction_mode", "dtype", "core", "any_dtype_fast")
 
     from_logits: bool
     label_smoothing: float
@@ -227,6 +227,9 @@ class LossSpec:
     reduction_mode: ReductionMode
     dtype: Optional[np.dtype[Any]]
     core: Tuple[bool, float, int, Optional[PosWeightBuffers]]
+    #: the loss over the last axis in the inputs' own dtype: the compiled fast path may take any call
+    #: (``_core.fast_call`` checks the inputs)
+    any_dtype_fast: bool
 
     def __init__(self, from_logits: bool, label_smoothing: float, pos_weight: Optional[Tuple[float, ...]], axis: int,
                  reduction: ReductionArg, reduction_mode: ReductionMode, dtype: Optional[np.dtype[Any]],
@@ -242,6 +245,7 @@ class LossSpec:
         set_(self, "dtype", dtype)
         # what the compiled core reads, in one tuple (cpp/loss_spec_py.h)
         set_(self, "core", (from_logits, label_smoothing, int(reduction_mode), self.pos_weight_buffers))
+        set_(self, "any_dtype_fast", axis == -1 and dtype is None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("LossSpec is immutable; use replace()")

@@ -111,9 +111,9 @@ def compute(y_true: object, y_pred: object, sample_weight: object, spec: LossSpe
     return _general(y_true, y_pred, sample_weight, spec)
 
 
-def _fast_dtype(y_pred: object, dtype: _DType) -> bool:
+def _fast_dtype(y_pred: object, dtype: Optional[_DType]) -> bool:
     """True when a forced compute dtype changes nothing for ``y_pred``."""
-    return type(y_pred) is np.ndarray and y_pred.dtype == dtype and dtype != _F16
+    return dtype is not None and type(y_pred) is np.ndarray and y_pred.dtype == dtype and dtype != _F16
 
 
 # --------------------------------------------------------------------------- dtypes

@@ -286,7 +286,7 @@ class BinaryCrossentropy:
             if spec.any_dtype_fast:  # _compute's first step, taken here: a Python frame less on small calls
                 result = _fast_call(y_true, y_pred, sample_weight, spec)
                 if result is not None:
-                    return result  # type: ignore[no-any-return]
+                    return result
         else:  # tensors of TensorFlow, torch or JAX: a differentiable tensor
             framework = _frameworks.detect(y_pred, y_true, sample_weight)
             if framework is not None:

@@ -4,7 +4,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -301,16 +303,18 @@ struct ScalarType {
         auto* tp = reinterpret_cast<PyTypeObject*>(type.ptr());
         // the layout is checked, not assumed: same size as the NumPy base, and values read back as stored
         direct = tp->tp_base && tp->tp_basicsize == tp->tp_base->tp_basicsize && tp->tp_itemsize == 0 &&
-                 tp->tp_basicsize >= Py_ssize_t(sizeof(ScalarObject<T>));
+                 tp->tp_basicsize == Py_ssize_t(sizeof(ScalarObject<T>));
         for (double v : {1.5, -0.1, 3e-30}) {
             if (!direct) break;
             const py::object made = type(v);
             direct = Py_TYPE(made.ptr()) == tp && reinterpret_cast<ScalarObject<T>*>(made.ptr())->obval == T(v);
         }
     }
-    // An instance holding v rounded to T (as the type's constructor rounds a Python float).
+    // An instance holding v rounded to T (as the type's constructor rounds a Python float). A finite v that
+    // overflows T goes through the type, which gives inf with NumPy's overflow warning (or error), as the
+    // general path's result does.
     py::object operator()(double v) const {
-        if (!direct) return type(v);
+        if (!direct || (std::isfinite(v) && std::fabs(v) >= double(std::numeric_limits<T>::max()))) return type(v);
         auto* tp = reinterpret_cast<PyTypeObject*>(type.ptr());
         PyObject* made = tp->tp_alloc(tp, 0);
         if (!made) throw py::error_already_set();

@@ -74,3 +74,31 @@ def test_read_sum_rejects_what_it_cannot_read():
         _core.read_sum(a, np.ones(16, np.float32)[::2])
     with pytest.raises(ValueError, match="a has 8 and b 7 elements"):
         _core.read_sum(a, a[:7])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_path_results_are_the_general_paths(dtype):
+    # The fast path makes its result scalars itself (cpp/module.cpp ScalarType): same type, value and bits as
+    # the general path's (a Fortran-ordered copy takes that one), and a float32 sum that overflows warns as
+    # NumPy's cast does there.
+    rng = np.random.default_rng(3)
+    y = (rng.random((6, 3)) < 0.5).astype(dtype)
+    p = rng.random((6, 3)).astype(dtype)
+    for reduction in ("sum_over_batch_size", "sum", "mean_with_sample_weight"):
+        bce = fastbce.BinaryCrossentropy(reduction=reduction)
+        fast, general = bce(y, p), bce(np.asfortranarray(y), np.asfortranarray(p))
+        assert type(fast) is type(general) and type(fast).__name__ == f"Loss{np.dtype(dtype).name.title()}"
+        assert fast.tobytes() == general.tobytes() and fast.numpy() == general.numpy()
+    # every loss 3e38 (a logit of 3e38, label 0): the float64 sum fits, its float32 rounding does not
+    big, zero = np.full((4, 2), 3e38, dtype), np.zeros((4, 2), dtype)
+    strided = (zero[:, :1], big[:, :1])  # not contiguous: the general path
+    bce = fastbce.BinaryCrossentropy(from_logits=True, reduction="sum")
+    if dtype is np.float32:
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            fast = bce(np.ascontiguousarray(strided[0]), np.ascontiguousarray(strided[1]))
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            general = bce(*strided)
+    else:
+        fast, general = bce(np.ascontiguousarray(strided[0]), np.ascontiguousarray(strided[1])), bce(*strided)
+    assert fast.tobytes() == general.tobytes()
+    assert np.isinf(fast) == (dtype is np.float32)

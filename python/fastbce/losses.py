@@ -21,6 +21,7 @@ from ._spec import DTypeArg, LossSpec, PosWeightArg, Reduction, ReductionArg
 __all__ = ["BinaryCrossentropy", "Reduction", "binary_crossentropy"]
 
 _compute = _inputs.compute
+_general = _inputs._general  # what compute() runs when the fast path declines
 _fast_call = _core.fast_call
 _ndarray = np.ndarray
 _B = TypeVar("_B", bound="BinaryCrossentropy")
@@ -283,10 +284,9 @@ class BinaryCrossentropy:
         """
         spec = self._spec
         if type(y_pred) is _ndarray:
-            if spec.any_dtype_fast:  # _compute's first step, taken here: a Python frame less on small calls
+            if spec.any_dtype_fast:  # _compute's steps, taken here: a Python frame less on small calls
                 result = _fast_call(y_true, y_pred, sample_weight, spec)
-                if result is not None:
-                    return result
+                return _general(y_true, y_pred, sample_weight, spec) if result is None else result
         else:  # tensors of TensorFlow, torch or JAX: a differentiable tensor
             framework = _frameworks.detect(y_pred, y_true, sample_weight)
             if framework is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import math
 import os
 import sys
 import time
@@ -144,11 +143,7 @@ def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore)
         recs = measure_point(case, size, loaded, store, args.timing)
         for rec in recs.values():
             results.add(rec)
-        ratio = results.ratio(case.name, size)
-        log(f"  {case.name:<28} {C.format_size(size):>4}  "
-            + "  ".join(f"{name} {report.cell(rec)}" for name, rec in recs.items())
-            + ("" if math.isnan(ratio) else f"  ratio {ratio:.1f}x")
-            + f"  [{time.perf_counter() - t0:.1f}s]")
+        log(report.progress_line(results, case.name, size, recs, time.perf_counter() - t0))
     store.clear()
     gc.collect()
     return results

@@ -26,27 +26,17 @@ import math
 import os
 import textwrap
 import time
-from typing import Callable
 
 import numpy as np
 
 from bench import cases as C, report, roofline
-from bench.contenders import EPS, _native_stderr_silenced
+from bench.contenders import EPS, Contender, Fn, _native_stderr_silenced
 from bench.timing import TimingConfig, measure_group
-
-Fn = Callable[[], object]
 
 
 # --------------------------------------------------------------------------- value_and_grad contenders
-class GradContender:
-    name = ""
-    is_fastbce = False
-
-    def load(self) -> None:
-        """Import the package(s); raise when unavailable."""
-
-    def versions(self) -> dict[str, str]:
-        return {}
+class GradContender(Contender):
+    """A contender whose calls return (loss, gradient)."""
 
     def prepare(self, case: C.GradCase, data: C.Data) -> Fn:
         raise NotImplementedError
@@ -54,6 +44,24 @@ class GradContender:
     def to_numpy(self, out) -> tuple[np.ndarray, np.ndarray]:
         loss, grad = out
         return np.asarray(loss), np.asarray(grad)
+
+
+def torch_step(torch, loss_fn, data: C.Data) -> Fn:
+    """One torch step: loss_fn(y_true, y_pred) forward, then torch.autograd.grad with respect to y_pred."""
+    yt = torch.from_numpy(data.y_true)
+    yp = torch.from_numpy(data.y_pred).requires_grad_(True)
+
+    def step():
+        loss = loss_fn(yt, yp)
+        (grad,) = torch.autograd.grad(loss, yp)
+        return loss, grad
+
+    return step
+
+
+def torch_to_numpy(out) -> tuple[np.ndarray, np.ndarray]:
+    loss, grad = out
+    return loss.detach().numpy(), grad.numpy()
 
 
 class FastGrad(GradContender):
@@ -105,21 +113,10 @@ class _TorchBase(GradContender):
         raise NotImplementedError
 
     def prepare(self, case: C.GradCase, data: C.Data) -> Fn:
-        torch = self.torch
-        loss_fn = self._loss(case)
-        yt = torch.from_numpy(data.y_true)
-        yp = torch.from_numpy(data.y_pred).requires_grad_(True)
-
-        def step():
-            loss = loss_fn(yt, yp)
-            (grad,) = torch.autograd.grad(loss, yp)
-            return loss, grad
-
-        return step
+        return torch_step(self.torch, self._loss(case), data)
 
     def to_numpy(self, out) -> tuple[np.ndarray, np.ndarray]:
-        loss, grad = out
-        return loss.detach().numpy(), grad.numpy()
+        return torch_to_numpy(out)
 
 
 class TorchAutograd(_TorchBase):
@@ -315,24 +312,16 @@ class TrainStep:
             compiled = jax.jit(jax.value_and_grad(loss, argnums=1))
             yt, yp = jax.device_put(data.y_true), jax.device_put(data.y_pred)
             return lambda: jax.block_until_ready(compiled(yt, yp))
-        torch, F = self.torch, self.F
+        F = self.F
         if not with_fastbce:
             loss = ((lambda yt, x: F.binary_cross_entropy_with_logits(x, yt)) if case.from_logits
                     else (lambda yt, p: F.binary_cross_entropy(p, yt)))
-        yt = torch.from_numpy(data.y_true)
-        yp = torch.from_numpy(data.y_pred).requires_grad_(True)
-
-        def step():
-            value = loss(yt, yp)
-            (grad,) = torch.autograd.grad(value, yp)
-            return value, grad
-
-        return step
+        return torch_step(self.torch, loss, data)
 
     def to_numpy(self, out) -> tuple[np.ndarray, np.ndarray]:
-        loss, grad = out
         if self.framework == "torch":
-            return loss.detach().numpy(), grad.numpy()
+            return torch_to_numpy(out)
+        loss, grad = out
         return np.asarray(loss), np.asarray(grad)
 
 
@@ -379,11 +368,7 @@ def run_grad(cases: list[C.GradCase], sizes: list[int], loaded: list[GradContend
         for rec in recs.values():
             results.add(rec)
         if progress:
-            ratio = results.ratio(case.name, size)
-            progress(f"  {case.name:<24} {C.format_size(size):>4}  "
-                     + "  ".join(f"{name} {report.cell(rec)}" for name, rec in recs.items())
-                     + ("" if math.isnan(ratio) else f"  ratio {ratio:.1f}x")
-                     + f"  [{time.perf_counter() - t0:.1f}s]")
+            progress(report.progress_line(results, case.name, size, recs, time.perf_counter() - t0, width=24))
         store.clear()
         gc.collect()
     return results
@@ -450,19 +435,7 @@ def roofline_fractions(results: report.Results, roof: dict[int, dict] | None) ->
 
 def metrics(results: report.Results | None, fractions: list[dict]) -> list[dict]:
     """The gradient numbers a summary or a target can refer to (see bench.report.METRICS)."""
-    out = []
-    for case in (results.cases() if results else []):
-        for size in results.sizes(case):
-            rec = results.get(case, size, results.fastbce)
-            if rec is not None and rec.status == "ok":
-                out.append({"metric": "melem_s", "case": case, "size": size, "value": rec.melem_s})
-            ratio = results.ratio(case, size)
-            if not math.isnan(ratio):
-                out.append({"metric": "grad_peer_ratio", "case": case, "size": size, "value": ratio,
-                            "best_peer": results.best_peer(case, size)[0]})
-    out += [{"metric": "grad_roofline_share", "case": f["case"], "size": f["size"], "value": f["fraction"]}
-            for f in fractions]
-    return out
+    return report.throughput_metrics(results, fractions, prefix="grad_") if results else []
 
 
 # --------------------------------------------------------------------------- text

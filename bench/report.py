@@ -221,9 +221,9 @@ METRICS = {  # metric -> (what it is, unit)
 }
 
 
-def metrics(results: Results, fractions: list[dict], rows: dict | None, lat: dict | None,
-            acc: dict | None) -> list[dict]:
-    """Every number of this run a summary or a target can refer to: ``{metric, case, size, value, ...}``."""
+def throughput_metrics(results: Results, fractions: list[dict], prefix: str = "") -> list[dict]:
+    """fastbce's Melem/s, its ratio to the best peer (``{prefix}peer_ratio``) and its roofline shares
+    (``{prefix}roofline_share``), per case and size."""
     out = []
     for case in results.cases():
         for size in results.sizes(case):
@@ -232,10 +232,26 @@ def metrics(results: Results, fractions: list[dict], rows: dict | None, lat: dic
                 out.append({"metric": "melem_s", "case": case, "size": size, "value": rec.melem_s})
             ratio = results.ratio(case, size)
             if not math.isnan(ratio):
-                out.append({"metric": "peer_ratio", "case": case, "size": size, "value": ratio,
+                out.append({"metric": f"{prefix}peer_ratio", "case": case, "size": size, "value": ratio,
                             "best_peer": results.best_peer(case, size)[0]})
-    out += [{"metric": "roofline_share", "case": f["case"], "size": f["size"], "value": f["fraction"]}
+    out += [{"metric": f"{prefix}roofline_share", "case": f["case"], "size": f["size"], "value": f["fraction"]}
             for f in fractions]
+    return out
+
+
+def progress_line(results: Results, case: str, size: int, recs: dict, seconds: float, width: int = 28) -> str:
+    """The line a measured point prints: every contender's cell, fastbce's ratio, the time it took."""
+    ratio = results.ratio(case, size)
+    return (f"  {case:<{width}} {format_size(size):>4}  "
+            + "  ".join(f"{name} {cell(rec)}" for name, rec in recs.items())
+            + ("" if math.isnan(ratio) else f"  ratio {ratio:.1f}x")
+            + f"  [{seconds:.1f}s]")
+
+
+def metrics(results: Results, fractions: list[dict], rows: dict | None, lat: dict | None,
+            acc: dict | None) -> list[dict]:
+    """Every number of this run a summary or a target can refer to: ``{metric, case, size, value, ...}``."""
+    out = throughput_metrics(results, fractions)
     for pt in (rows or {}).get("points", []):
         if not pt.get("check"):
             out.append({"metric": "rows_ratio", "case": pt["case"], "size": pt["size"], "value": pt["ratio"]})

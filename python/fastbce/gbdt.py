@@ -91,6 +91,15 @@ class _Objective:
         return grad_hess(y, x, w, self.label_smoothing, self.pos_weight)
 
 
+    def _called(self, first: Any, second: Any, weight: Optional[npt.ArrayLike]) -> Tuple[_Array, _Array]:
+        """Both calling conventions of the libraries: ``(margins, training data)`` from their ``train``
+        (labels and weights read from the data), or ``(labels, margins, weight)`` from their scikit-learn
+        classes."""
+        if _is_training_data(second):
+            return self.grad_hess(second.get_label(), first, second.get_weight())
+        return self.grad_hess(first, second, weight)
+
+
 def _is_training_data(value: object) -> bool:
     """True for the library's training-data object (``xgb.DMatrix``, ``lgb.Dataset``), False for an array."""
     return hasattr(value, "get_label") and hasattr(value, "get_weight")
@@ -111,10 +120,7 @@ class XGBoostObjective(_Objective):
 
     def __call__(self, predt_or_labels: Any, dtrain_or_predt: Any,
                  sample_weight: Optional[npt.ArrayLike] = None) -> Tuple[_Array, _Array]:
-        if _is_training_data(dtrain_or_predt):
-            dtrain = dtrain_or_predt
-            return self.grad_hess(dtrain.get_label(), predt_or_labels, dtrain.get_weight())
-        return self.grad_hess(predt_or_labels, dtrain_or_predt, sample_weight)
+        return self._called(predt_or_labels, dtrain_or_predt, sample_weight)
 
 
 class LightGBMObjective(_Objective):
@@ -132,10 +138,7 @@ class LightGBMObjective(_Objective):
 
     def __call__(self, preds_or_labels: Any, train_data_or_preds: Any,
                  weight: Optional[npt.ArrayLike] = None) -> Tuple[_Array, _Array]:
-        if _is_training_data(train_data_or_preds):
-            train_data = train_data_or_preds
-            return self.grad_hess(train_data.get_label(), preds_or_labels, train_data.get_weight())
-        return self.grad_hess(preds_or_labels, train_data_or_preds, weight)
+        return self._called(preds_or_labels, train_data_or_preds, weight)
 
 
 def xgboost_objective(label_smoothing: float = 0.0, pos_weight: Optional[Any] = None) -> XGBoostObjective:

@@ -57,7 +57,9 @@ struct ElementLoss {
             R w[U];
             pos_weights(e, w);
             if (M::logits) {
-                for (int j = 0; j < U; ++j) l[j] = weighted_logits(y[j], x[j], w[j]);
+                R ex[U];
+                exp_neg_abs(x, ex);
+                for (int j = 0; j < U; ++j) l[j] = weighted_logits(y[j], x[j], w[j], ex[j]);
             } else {
                 R q[U];
                 if (hard_labels(y, x, q)) {  // -log(q), times w where the label is 1
@@ -70,8 +72,10 @@ struct ElementLoss {
             return;
         }
         if (M::logits) {
-            for (int j = 0; j < U; ++j)
-                l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(exp_neg_abs(x[j])));
+            R ex[U];
+            exp_neg_abs(x, ex);
+            logits_linear(y, x, l);
+            for (int j = 0; j < U; ++j) l[j] = V::add(l[j], simd::log1p<V, Domain::Unit>(ex[j]));
             return;
         }
         R q[U];
@@ -95,12 +99,14 @@ struct ElementLoss {
         else
             for (int j = 0; j < U; ++j) w[j] = one;
         if constexpr (M::logits) {
+            R ex[U];
+            exp_neg_abs(x, ex);
+            if constexpr (!M::pos_weight) logits_linear(y, x, l);
             for (int j = 0; j < U; ++j) {
-                const R ex = exp_neg_abs(x[j]);
                 const R wy = M::pos_weight ? V::mul(w[j], y[j]) : y[j];
-                if constexpr (M::pos_weight) l[j] = weighted_logits(y[j], x[j], w[j]);
-                else l[j] = V::add(logits_linear(y[j], x[j]), simd::log1p<V, Domain::Unit>(ex));
-                d[j] = logits_grad(x[j], y[j], wy, V::div(ex, V::add(one, ex)));
+                if constexpr (M::pos_weight) l[j] = weighted_logits(y[j], x[j], w[j], ex[j]);
+                else l[j] = V::add(l[j], simd::log1p<V, Domain::Unit>(ex[j]));
+                d[j] = logits_grad(x[j], y[j], wy, V::div(ex[j], V::add(one, ex[j])));
             }
             return;
         }
@@ -131,9 +137,10 @@ struct ElementLoss {
         if (M::smooth) smooth_labels(y);
         R w[U];
         if constexpr (M::pos_weight) pos_weights(e, w);
+        R ex[U];
+        exp_neg_abs(x, ex);
         for (int j = 0; j < U; ++j) {
-            const R ex = exp_neg_abs(x[j]);
-            const R big = V::div(one, V::add(one, ex)), small = V::mul(ex, big);  // s(|x|), s(-|x|)
+            const R big = V::div(one, V::add(one, ex[j])), small = V::mul(ex[j], big);  // s(|x|), s(-|x|)
             const R wy = M::pos_weight ? V::mul(w[j], y[j]) : y[j];
             d[j] = logits_grad(x[j], y[j], wy, small);
             h[j] = V::mul(V::mul(M::pos_weight ? V::add(V::sub(one, y[j]), wy) : one, big), small);
@@ -149,15 +156,8 @@ struct ElementLoss {
         if (M::smooth) smooth_labels(y);
         R l[U], f[U];
         if (M::logits) {
-            for (int j = 0; j < U; ++j) {
-                // log1p(e) of e < 2^-20 goes to the sum as e - e*e/2 (error below e^3/3): a factor 1 + e
-                // would round it away, and confident predictions (|x| > 37: e < 2^-53) have no other loss.
-                // From 2^-20 on, 1 + e is exact in float64 and the product's rounding is 2^-33 of log1p(e).
-                const R ex = exp_neg_abs(x[j]);
-                const auto tiny = V::lt(ex, V::set1(T(1.0 / (1 << 20))));
-                l[j] = V::add(logits_linear(y[j], x[j]), V::select(tiny, V::fma(V::mul(ex, V::set1(T(-0.5))), ex, ex), zero));
-                f[j] = V::select(tiny, zero, ex);
-            }
+            R ex[U];
+            linear_and_factors(y, x, l, f, ex);
             logs.template mul<true>(f);
             sum.add_group(l);
             return;
@@ -179,13 +179,9 @@ struct ElementLoss {
         if (M::smooth) smooth_labels(y);
         R l[U], f[U];
         if (M::logits) {
-            for (int j = 0; j < U; ++j) {  // as accumulate()
-                const R ex = exp_neg_abs(x[j]);
-                const auto tiny = V::lt(ex, V::set1(T(1.0 / (1 << 20))));
-                l[j] = V::add(logits_linear(y[j], x[j]), V::select(tiny, V::fma(V::mul(ex, V::set1(T(-0.5))), ex, ex), zero));
-                f[j] = V::select(tiny, zero, ex);
-                d[j] = logits_grad(x[j], y[j], y[j], V::div(ex, V::add(one, ex)));
-            }
+            R ex[U];
+            linear_and_factors(y, x, l, f, ex);
+            for (int j = 0; j < U; ++j) d[j] = logits_grad(x[j], y[j], y[j], V::div(ex[j], V::add(one, ex[j])));
             logs.template mul<true>(f);
             sum.add_group(l);
             return;
@@ -223,6 +219,29 @@ struct ElementLoss {
     }
 
 private:
+    // The logits loss of U vectors split for accumulate(): l the part that goes to the sum, f the factors
+    // whose log1p goes to the product, ex = exp(-|x|). log1p(e) of e < 2^-20 goes to the sum as e - e*e/2
+    // (error below e^3/3): a factor 1 + e would round it away, and confident predictions (|x| > 37:
+    // e < 2^-53) have no other loss. From 2^-20 on, 1 + e is exact in float64 and the product's rounding is
+    // 2^-33 of log1p(e).
+    template <int U>
+    FASTBCE_FORCE_INLINE void linear_and_factors(const R (&y)[U], const R (&x)[U], R (&l)[U], R (&f)[U], R (&ex)[U]) const {
+        exp_neg_abs(x, ex);
+        logits_linear(y, x, l);
+        typename V::mask tiny[U];
+        for (int j = 0; j < U; ++j) tiny[j] = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
+        auto any_tiny = tiny[0];
+        for (int j = 1; j < U; ++j) any_tiny = V::mask_or(any_tiny, tiny[j]);
+        if (!V::any(any_tiny)) {  // the common case (|x| < 13.8 throughout): l stays as it is (it is never -0)
+            for (int j = 0; j < U; ++j) f[j] = ex[j];
+            return;
+        }
+        for (int j = 0; j < U; ++j) {
+            l[j] = V::add(l[j], V::select(tiny[j], V::fma(V::mul(ex[j], V::set1(T(-0.5))), ex[j], ex[j]), zero));
+            f[j] = V::select(tiny[j], zero, ex[j]);
+        }
+    }
+
     // y * (1 - ls) + 0.5 * ls, in T as tf_keras does it.
     template <int U>
     FASTBCE_FORCE_INLINE void smooth_labels(R (&y)[U]) const {
@@ -274,8 +293,8 @@ private:
     }
     // (1 - y) softplus(x) + w y softplus(-x), softplus(+-x) = max(+-x, 0) + log1p(exp(-|x|)); at x = +-inf the
     // limit (1 - y) x or -w y x (0 when that factor is 0), as logits_linear.
-    FASTBCE_FORCE_INLINE R weighted_logits(R y, R x, R w) const {
-        const R soft = simd::log1p<V, simd::Domain::Unit>(exp_neg_abs(x));
+    FASTBCE_FORCE_INLINE R weighted_logits(R y, R x, R w, R ex) const {
+        const R soft = simd::log1p<V, simd::Domain::Unit>(ex);
         const R pos = V::max_keep_nan(zero, x), neg = V::sub(pos, x);  // max(x, 0), max(-x, 0)
         const R wy = V::mul(w, y);
         const R l = V::add(V::mul(V::sub(one, y), V::add(pos, soft)), V::mul(wy, V::add(neg, soft)));
@@ -285,32 +304,46 @@ private:
     // d where x is inside [eps, 1 - eps] (or NaN), 0 where clip_by_value cut it.
     FASTBCE_FORCE_INLINE R unclipped(R x, R d) const { return V::select(V::mask_or(V::lt(x, eps), V::gt(x, hi)), zero, d); }
     // d loss / dx of the logits loss, (1 - y) s(x) - w y s(-x) (s the sigmoid), from small = s(-|x|) =
-    // exp(-|x|) / (1 + exp(-|x|)) in TensorFlow's form: base + (x >= 0 ? -t : t) with base = 1 - y or -w y
-    // and t = ((1 - y) + w y) small. Exact where the loss saturates (s(x) - y would cancel to its rounding).
+    // exp(-|x|) / (1 + exp(-|x|)) in TensorFlow's form: x >= 0 ? (1 - y) - t : t - w y
+    // with t = ((1 - y) + w y) small. Exact where the loss saturates (s(x) - y would cancel to its rounding).
     FASTBCE_FORCE_INLINE R logits_grad(R x, R y, R wy, R small) const {
-        const auto nonneg = V::mask_or(V::gt(x, zero), V::eq(x, zero));
+        const auto nonneg = V::le(zero, x);  // NaN: false, as TensorFlow's x >= 0
         const R ny = V::sub(one, y);
         const R t = M::pos_weight ? V::mul(V::add(ny, wy), small) : small;
-        return V::add(V::select(nonneg, ny, V::neg(wy)), V::select(nonneg, V::neg(t), t));
+        return V::select(nonneg, V::sub(ny, t), V::sub(t, wy));
     }
 
     // The logits loss is logits_linear + log1p(exp_neg_abs). The linear part max(x,0) - x*y takes, at
     // x = +-inf, the limit of the whole loss, (1-y)*x or -y*x (0 when the factor is 0), since there
     // log1p(exp(-|x|)) = 0.
-    FASTBCE_FORCE_INLINE R logits_linear(R y, R x) const { return with_inf_limits(V::sub(V::max_keep_nan(zero, x), V::mul(x, y)), x, y, y); }
+    // One branch for the U vectors: no infinite x is the common case.
+    template <int U>
+    FASTBCE_FORCE_INLINE void logits_linear(const R (&y)[U], const R (&x)[U], R (&l)[U]) const {
+        for (int j = 0; j < U; ++j) l[j] = V::sub(V::max_keep_nan(zero, x[j]), V::mul(x[j], y[j]));
+        auto inf = is_inf(x[0]);
+        for (int j = 1; j < U; ++j) inf = V::mask_or(inf, is_inf(x[j]));
+        if (V::any(inf))
+            for (int j = 0; j < U; ++j) l[j] = with_inf_limits(l[j], x[j], y[j], y[j]);
+    }
     // l, with the lanes where x = +-inf replaced by the loss's limit there: (1 - y) |x| at +inf, neg |x| at
     // -inf (neg: the positive term's label), 0 where that factor is 0.
     FASTBCE_FORCE_INLINE R with_inf_limits(R l, R x, R y, R neg) const {
-        const R ax = V::abs(x);
-        auto inf = V::eq(ax, V::set1(std::numeric_limits<T>::infinity()));
+        const auto inf = is_inf(x);
         if (V::any(inf)) {
             R factor = V::select(V::gt(x, zero), V::sub(one, y), neg);
-            R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, ax));
+            R limit = V::select(V::eq(factor, zero), zero, V::mul(factor, V::abs(x)));
             l = V::select(inf, limit, l);
         }
         return l;
     }
-    FASTBCE_FORCE_INLINE static R exp_neg_abs(R x) { return simd::exp<V, simd::Domain::NonPositive, true>(V::abs(x)); }
+    FASTBCE_FORCE_INLINE static auto is_inf(R x) { return V::eq(V::abs(x), V::set1(std::numeric_limits<T>::infinity())); }
+    // exp(-|x|) of U vectors, in lockstep.
+    template <int U>
+    FASTBCE_FORCE_INLINE static void exp_neg_abs(const R (&x)[U], R (&ex)[U]) {
+        R ax[U];
+        for (int j = 0; j < U; ++j) ax[j] = V::abs(x[j]);
+        simd::exp<V, simd::Domain::NonPositive, true>(ax, ex);
+    }
 };
 
 }  // namespace

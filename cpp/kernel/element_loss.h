@@ -73,8 +73,7 @@ struct ElementLoss {
         }
         if (M::logits) {
             R ex[U];
-            exp_neg_abs(x, ex);
-            logits_linear(y, x, l);
+            exp_and_linear(y, x, ex, l);
             for (int j = 0; j < U; ++j) l[j] = V::add(l[j], simd::log1p<V, Domain::Unit>(ex[j]));
             return;
         }
@@ -100,8 +99,8 @@ struct ElementLoss {
             for (int j = 0; j < U; ++j) w[j] = one;
         if constexpr (M::logits) {
             R ex[U];
-            exp_neg_abs(x, ex);
-            if constexpr (!M::pos_weight) logits_linear(y, x, l);
+            if constexpr (M::pos_weight) exp_neg_abs(x, ex);
+            else exp_and_linear(y, x, ex, l);
             for (int j = 0; j < U; ++j) {
                 const R wy = M::pos_weight ? V::mul(w[j], y[j]) : y[j];
                 if constexpr (M::pos_weight) l[j] = weighted_logits(y[j], x[j], w[j], ex[j]);
@@ -226,8 +225,10 @@ private:
     // 2^-33 of log1p(e).
     template <int U>
     FASTBCE_FORCE_INLINE void linear_and_factors(const R (&y)[U], const R (&x)[U], R (&l)[U], R (&f)[U], R (&ex)[U]) const {
-        exp_neg_abs(x, ex);
-        logits_linear(y, x, l);
+        if (exp_and_linear(y, x, ex, l)) {  // no e < 2^-20
+            for (int j = 0; j < U; ++j) f[j] = ex[j];
+            return;
+        }
         typename V::mask tiny[U];
         for (int j = 0; j < U; ++j) tiny[j] = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
         auto any_tiny = tiny[0];
@@ -344,6 +345,26 @@ private:
         for (int j = 0; j < U; ++j) ax[j] = V::abs(x[j]);
         simd::exp<V, simd::Domain::NonPositive, true>(ax, ex);
     }
+    // ex = exp(-|x|) and l = logits_linear of U vectors. Groups whose |x| are all at most kModerate (NaN
+    // included; nearly every group of a model's logits) take exp's Moderate domain and skip the limits at
+    // +-inf: exp(-13) > 2^-20 is normal, and no lane is infinite. Returns whether the group was moderate
+    // (then no e < 2^-20 either). The same bits either way.
+    template <int U>
+    FASTBCE_FORCE_INLINE bool exp_and_linear(const R (&y)[U], const R (&x)[U], R (&ex)[U], R (&l)[U]) const {
+        R ax[U];
+        for (int j = 0; j < U; ++j) ax[j] = V::abs(x[j]);
+        auto large = V::lt(V::set1(kModerate), ax[0]);
+        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(kModerate), ax[j]));
+        if (!V::any(large)) {
+            simd::exp<V, simd::Domain::Moderate, true>(ax, ex);
+            for (int j = 0; j < U; ++j) l[j] = V::sub(V::max_keep_nan(zero, x[j]), V::mul(x[j], y[j]));
+            return true;
+        }
+        simd::exp<V, simd::Domain::NonPositive, true>(ax, ex);
+        logits_linear(y, x, l);
+        return false;
+    }
+    static constexpr T kModerate = T(13);
 };
 
 }  // namespace

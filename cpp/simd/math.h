@@ -14,8 +14,10 @@ namespace {  // internal linkage: one copy per target translation unit (see bce_
 // cases can be skipped (each is checked over its whole domain through the loss, tests/ and cpp/tests/):
 //   PositiveNormal (log): a positive normal input or NaN (the loss's log arguments lie in [eps, 1 + eps]);
 //   NonPositive (exp): x <= 0, -inf or NaN (the logits loss's exp(-|x|));
+//   Moderate (exp): x in [-87, 0] or NaN, so the result is normal: no clamp and no range check (the logits
+//     loss's exp(-|x|) of groups without a large |x|);
 //   Unit (log1p): x in [0, 1] or NaN (the logits loss's log1p(exp(-|x|))).
-enum class Domain { Full, PositiveNormal, NonPositive, Unit };
+enum class Domain { Full, PositiveNormal, NonPositive, Moderate, Unit };
 
 // log(x), or -log(x) when Neg (the loss wants -log; the negation is folded into the constants).
 // float32, lanes: all; max 1.1 ULP on [1e-7, 2] (exhaustive); valid on (0, inf), specials below.
@@ -108,7 +110,7 @@ FASTBCE_FORCE_INLINE typename V::reg log(typename V::reg x) {
 //   evaluated as one Horner chain; exp(x) = 2^n * exp(r) (V::ldexp, one rounding).
 // float64: degree-13 Taylor on |r| <= ln2/2, <= 1 ULP.
 // Range: overflows to inf above 88.72 (709.78), subnormal results down to -103.97 (-745.13), then 0.
-// Domain::NonPositive skips the upper clamp. NegArg: returns exp(-x), bitwise the same as exp applied to -x
+// Domain::NonPositive skips the upper clamp; Domain::Moderate both clamps and the range check of the scaling. NegArg: returns exp(-x), bitwise the same as exp applied to -x
 // (the reduction computes -r and the Horner coefficients of odd degree change sign), without the negation.
 // Lockstep (both exp and log1p below): the array forms take each step for all U registers before the
 // next, so U independent dependency chains (~50 cycles each) interleave in the instruction stream. GCC keeps
@@ -123,6 +125,10 @@ FASTBCE_FORCE_INLINE void exp(const typename V::reg (&x)[U], typename V::reg (&o
     R xc[U], n[U], r[U], p[U];
     for (int j = 0; j < U; ++j) {
         // Clamp (NaN kept) so that n stays within what V::ldexp scales exactly.
+        if constexpr (D == Domain::Moderate) {
+            xc[j] = x[j];
+            continue;
+        }
         xc[j] = NegArg ? V::min_keep_nan(V::set1(f32 ? T(104.0) : T(746.0)), x[j])
                        : V::max_keep_nan(V::set1(f32 ? T(-104.0) : T(-746.0)), x[j]);
         if constexpr (D != Domain::NonPositive) {
@@ -157,7 +163,7 @@ FASTBCE_FORCE_INLINE void exp(const typename V::reg (&x)[U], typename V::reg (&o
             for (int j = 0; j < U; ++j) p[j] = V::fma(p[j], r[j], V::set1(c[k]));
         for (int j = 0; j < U; ++j) p[j] = V::add(V::fma(p[j], V::mul(r[j], r[j]), r[j]), V::set1(1.0));
     }
-    for (int j = 0; j < U; ++j) out[j] = V::ldexp(p[j], n[j]);
+    for (int j = 0; j < U; ++j) out[j] = D == Domain::Moderate ? V::ldexp_normal(p[j], n[j]) : V::ldexp(p[j], n[j]);
 }
 template <class V, Domain D = Domain::Full, bool NegArg = false>
 FASTBCE_FORCE_INLINE typename V::reg exp(typename V::reg x) {

@@ -83,6 +83,7 @@ struct F32 {
         __m256i k = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
         return _mm256_castsi256_ps(_mm256_slli_epi32(k, 23));
     }
+    static reg ldexp_normal(reg y, reg n) { return mul(y, pow2i(n)); }
     static reg ldexp(reg y, reg n) {
         mask out = mask_or(lt(n, set1(-126.0f)), gt(n, set1(127.0f)));
         if (!any(out)) return mul(y, pow2i(n));
@@ -179,6 +180,7 @@ struct F64 {
         reg t = _mm256_add_pd(n, _mm256_set1_pd(4503599627370496.0 + 1023.0));
         return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
     }
+    static reg ldexp_normal(reg y, reg n) { return mul(y, pow2i(n)); }
     static reg ldexp(reg y, reg n) {
         mask out = mask_or(lt(n, set1(-1022.0)), gt(n, set1(1023.0)));
         if (!any(out)) return mul(y, pow2i(n));

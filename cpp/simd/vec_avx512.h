@@ -82,6 +82,7 @@ struct F32 {
     }
     // VSCALEFPS rounds once, subnormal and overflowing results included.
     static reg ldexp(reg y, reg n) { return _mm512_scalef_ps(y, n); }
+    static reg ldexp_normal(reg y, reg n) { return _mm512_scalef_ps(y, n); }
 
     struct acc { __m512d lo, hi; };
     static acc acc_zero() { return {_mm512_setzero_pd(), _mm512_setzero_pd()}; }
@@ -161,6 +162,7 @@ struct F64 {
         return m;
     }
     static reg ldexp(reg y, reg n) { return _mm512_scalef_pd(y, n); }
+    static reg ldexp_normal(reg y, reg n) { return _mm512_scalef_pd(y, n); }
 
     using acc = __m512d;
     static acc acc_zero() { return _mm512_setzero_pd(); }

@@ -22,6 +22,7 @@
 //   kNativeFrexp, kFma          whether frexp_p75 handles NaN/subnormals itself; whether fma rounds once
 //   frexp_p75<Normal>(x, e)     x = m * 2^e with m in [0.75, 1.5) (positive normal x)
 //   ldexp(y, n)                 y * 2^n for integral n, one rounding
+//   ldexp_normal(y, n)          ldexp where y * 2^n is normal (a NaN y stays NaN): no range check
 //   acc                         float64 accumulator of kAccLanes lanes (sums and products of many regs)
 //   acc_zero, acc_one           all lanes 0 / 1
 //   acc_add(a, v)               a + widened v (lane order fixed per level)
@@ -78,6 +79,7 @@ constexpr bool is_vector_type() {
     static_assert(std::is_same_v<std::remove_cv_t<decltype(V::kFma)>, bool>, "kFma");
     static_assert(std::is_same_v<decltype(V::template frexp_p75<true>(R(), std::declval<R&>())), R>, "frexp_p75");
     static_assert(std::is_same_v<decltype(V::ldexp(R(), R())), R>, "ldexp");
+    static_assert(std::is_same_v<decltype(V::ldexp_normal(R(), R())), R>, "ldexp_normal");
     static_assert(std::is_same_v<decltype(V::acc_zero()), Acc>, "acc_zero");
     static_assert(std::is_same_v<decltype(V::acc_one()), Acc>, "acc_one");
     static_assert(std::is_same_v<decltype(V::acc_add(Acc(), R())), Acc>, "acc_add");

@@ -85,6 +85,7 @@ struct F32 {
         int32x4_t k = vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127));
         return vreinterpretq_f32_s32(vshlq_n_s32(k, 23));
     }
+    static reg ldexp_normal(reg y, reg n) { return mul(y, pow2i(n)); }
     static reg ldexp(reg y, reg n) {
         mask out = mask_or(lt(n, set1(-126.0f)), gt(n, set1(127.0f)));
         if (!any(out)) return mul(y, pow2i(n));
@@ -178,6 +179,7 @@ struct F64 {
         int64x2_t k = vaddq_s64(vcvtnq_s64_f64(n), vdupq_n_s64(1023));
         return vreinterpretq_f64_s64(vshlq_n_s64(k, 52));
     }
+    static reg ldexp_normal(reg y, reg n) { return mul(y, pow2i(n)); }
     static reg ldexp(reg y, reg n) {
         mask out = mask_or(lt(n, set1(-1022.0)), gt(n, set1(1023.0)));
         if (!any(out)) return mul(y, pow2i(n));

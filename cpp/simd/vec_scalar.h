@@ -74,6 +74,8 @@ struct Vec {
         e = T(S(u) >> kMant);
         return from_bits((u & ((U(1) << kMant) - 1)) + p75);
     }
+    // y * 2^n for integral n in [1 - bias, bias] or NaN (ldexp without the range check).
+    static reg ldexp_normal(reg y, reg n) { return n == n ? y * pow2i(n) : n; }
     // y * 2^n for integral n, with a single rounding even when the result is subnormal.
     static reg ldexp(reg y, reg n) {
         if (!(n == n)) return n;

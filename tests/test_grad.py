@@ -113,6 +113,29 @@ def test_logits_limits_and_nan(each_isa):
     assert np.isnan(g[5, 0]) and np.isnan(g[6, 0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_logits_moderate_groups_same_bits(each_isa, rng, dtype, smoothing):
+    """Groups of logits whose |x| are all <= 13 take a shorter kernel path (no clamp, no limits at +-inf, no
+    small-exp correction); a group with one larger |x| takes the general path. Every element's loss and
+    gradient must have the same bits either way: here each element is computed once in moderate groups and
+    once next to a large logit (every other element; a group is at least two elements on every level)."""
+    n = 4096
+    x = rng.uniform(-13.0, 13.0, (n, 1)).astype(dtype)
+    x[:8, 0] = [13.0, -13.0, 0.0, -0.0, 1e-30, -12.999, 13.0, 6.5]
+    y = (rng.random((n, 1)) < 0.5).astype(dtype)
+    mixed = x.copy()
+    mixed[::2] = np.array([20.0, -40.0, np.inf, -np.inf], dtype)[np.arange(n // 2) % 4, None]
+    bce = BinaryCrossentropy(from_logits=True, label_smoothing=smoothing, reduction="none")
+    for get in (lambda xs: bce(y, xs), lambda xs: bce.value_and_grad(y, xs)[1]):
+        alone, beside = np.asarray(get(x)), np.asarray(get(mixed))
+        assert alone.reshape(n)[1::2].tobytes() == beside.reshape(n)[1::2].tobytes()
+    # The summed path (products of 1 + exp(-|x|)) agrees with the per-element losses it skips.
+    total = float(BinaryCrossentropy(from_logits=True, label_smoothing=smoothing, reduction="sum")(y, x))
+    want = ref.elementwise(y, x, from_logits=True, label_smoothing=smoothing, dtype=dtype).sum()
+    assert total == pytest.approx(want, rel=1e-6)
+
+
 def test_probabilities_nan_in_nan_out(each_isa):
     y = np.array([[1.], [0.], [np.nan]], np.float32)
     x = np.array([[np.nan], [0.5], [0.5]], np.float32)

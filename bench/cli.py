@@ -104,8 +104,10 @@ def log(msg: str) -> None:
 
 
 def measure_point(case: C.Case, size: int, loaded: list[contenders.Contender], store: C.DataStore,
-                  timing: TimingConfig) -> dict[str, report.Record]:
-    """Prepare, warm up, check and time every contender on one (case, size)."""
+                  timing: TimingConfig,
+                  roof: roofline.Readers | None = None) -> tuple[dict[str, report.Record], dict | None]:
+    """Prepare, warm up, check and time every contender on one (case, size), and ``roof``'s readers in the
+    same rounds: (the records, that roofline or None)."""
     data = store.data(case, size)
     ref = store.reference(case, size)
     fns, recs, first_ns = {}, {}, {}
@@ -123,9 +125,11 @@ def measure_point(case: C.Case, size: int, loaded: list[contenders.Contender], s
             fns[c.name] = fn
         except Exception as e:  # noqa: BLE001 - a peer failing must not stop the bench
             rec.status, rec.note = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:160]
-    for name, t in measure_group(fns, timing, first_ns).items():
+    timed = measure_group(roofline.with_roofline(fns, roof), timing, first_ns)
+    timed, point_roof = roofline.split_roofline(timed, roof)
+    for name, t in timed.items():
         recs[name].ns, recs[name].samples, recs[name].inner = t.best_ns, t.samples, t.inner
-    return recs
+    return recs, point_roof
 
 
 def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore) -> report.Results:
@@ -133,17 +137,29 @@ def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore)
     # Size-major, and each size's cases grouped by the inputs they share, so only one input set
     # (and its float64 reference) is in memory at a time.
     key_order = [c.data_key for c in args.cases]
-    current = None
+    # The read roofline's readers are timed with the contenders at every float32 point a share is given for.
+    interleave = "roofline" not in args.skip and any(c.name == results.fastbce for c in loaded)
+    current, roof = None, None
     for case, size in sorted(args.plan, key=lambda cn: (cn[1], key_order.index(cn[0].data_key))):
         if (case.data_key, size) != current:
             store.clear()
             gc.collect()
             current = (case.data_key, size)
+        if roof is not None and roof.n != size:
+            roof.close()
+            roof = None
+        wants_roof = interleave and case.dtype == "float32" and size >= report.ROOFLINE_MIN_SIZE
+        if wants_roof and roof is None:
+            roof = roofline.Readers(size)
         t0 = time.perf_counter()
-        recs = measure_point(case, size, loaded, store, args.timing)
+        recs, point_roof = measure_point(case, size, loaded, store, args.timing, roof if wants_roof else None)
         for rec in recs.values():
             results.add(rec)
+        if point_roof is not None:
+            results.rooflines[(case.name, size)] = point_roof
         log(report.progress_line(results, case.name, size, recs, time.perf_counter() - t0))
+    if roof is not None:
+        roof.close()
     store.clear()
     gc.collect()
     return results
@@ -254,7 +270,8 @@ def main(argv=None) -> int:
             + ", ".join(c.name for c in grad_loaded)
             + (" (three-stream roofline before and after)" if roof_on else ""))
         first = grad.measure_roofline(args.grad_sizes) if roof_on else None
-        grad_results = grad.run_grad(cases, args.grad_sizes, grad_loaded, store, args.timing, progress=log)
+        grad_results = grad.run_grad(cases, args.grad_sizes, grad_loaded, store, args.timing, progress=log,
+                                     roofline_on=roof_on)
         grad_roof = grad.better_roofline(first, grad.measure_roofline(args.grad_sizes) if roof_on else None)
         grad_fractions = grad.roofline_fractions(grad_results, grad_roof)
     if "train-step" in args.grad_sets:

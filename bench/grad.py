@@ -331,8 +331,10 @@ def train_contender_name(framework: str, with_fastbce: bool) -> str:
 
 # --------------------------------------------------------------------------- runs
 def _measure(case: C.GradCase, size: int, fns_to_prepare: dict[str, tuple], store: C.DataStore,
-             timing: TimingConfig) -> dict[str, report.Record]:
-    """Prepare, warm up, check and time ``{name: (prepare, to_numpy, strict)}`` on one (case, size)."""
+             timing: TimingConfig,
+             roof: roofline.Writers | None = None) -> tuple[dict[str, report.Record], dict | None]:
+    """Prepare, warm up, check and time ``{name: (prepare, to_numpy, strict)}`` on one (case, size), and
+    ``roof``'s callables in the same rounds: (the records, that roofline or None)."""
     data = store.data(case.loss_case, size)
     loss_ref = store.reference(case.loss_case, size)
     grad_ref = C.grad_reference(case, data)
@@ -349,9 +351,11 @@ def _measure(case: C.GradCase, size: int, fns_to_prepare: dict[str, tuple], stor
             fns[name] = fn
         except Exception as e:  # noqa: BLE001 - a peer failing must not stop the bench
             rec.status, rec.note = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:160]
-    for name, t in measure_group(fns, timing, first_ns).items():
+    timed = measure_group(roofline.with_roofline(fns, roof), timing, first_ns)
+    timed, point_roof = roofline.split_roofline(timed, roof)
+    for name, t in timed.items():
         recs[name].ns, recs[name].samples, recs[name].inner = t.best_ns, t.samples, t.inner
-    return recs
+    return recs, point_roof
 
 
 def _plan(cases: list[C.GradCase], sizes: list[int]) -> list[tuple[C.GradCase, int]]:
@@ -359,18 +363,31 @@ def _plan(cases: list[C.GradCase], sizes: list[int]) -> list[tuple[C.GradCase, i
 
 
 def run_grad(cases: list[C.GradCase], sizes: list[int], loaded: list[GradContender], store: C.DataStore,
-             timing: TimingConfig, progress=None) -> report.Results:
+             timing: TimingConfig, progress=None, roofline_on: bool = True) -> report.Results:
+    """Every contender at every (case, size); with ``roofline_on``, the three-stream roofline is timed in the
+    same rounds as fastbce at every size from report.ROOFLINE_MIN_SIZE (results.rooflines)."""
     results = report.Results([c.name for c in loaded], [c.name for c in cases])
     todo = {c.name: (c.prepare, c.to_numpy, c.is_fastbce) for c in loaded}
+    roof = None
     for case, size in _plan(cases, sizes):
+        if roof is not None and roof.n != size:
+            roof.close()
+            roof = None
+        wants_roof = roofline_on and results.fastbce in todo and size >= report.ROOFLINE_MIN_SIZE
+        if wants_roof and roof is None:
+            roof = roofline.Writers(size)
         t0 = time.perf_counter()
-        recs = _measure(case, size, todo, store, timing)
+        recs, point_roof = _measure(case, size, todo, store, timing, roof if wants_roof else None)
         for rec in recs.values():
             results.add(rec)
+        if point_roof is not None:
+            results.rooflines[(case.name, size)] = point_roof
         if progress:
             progress(report.progress_line(results, case.name, size, recs, time.perf_counter() - t0, width=24))
         store.clear()
         gc.collect()
+    if roof is not None:
+        roof.close()
     return results
 
 
@@ -389,7 +406,7 @@ def run_train(cases: list[C.GradCase], sizes: list[int], steps: list[TrainStep],
     results = report.Results(list(todo), [c.name for c in cases], fastbce_name="")
     for case, size in _plan(cases, sizes):
         t0 = time.perf_counter()
-        recs = _measure(case, size, todo, store, timing)
+        recs, _ = _measure(case, size, todo, store, timing)
         for rec in recs.values():
             results.add(rec)
         if progress:
@@ -419,17 +436,21 @@ def better_roofline(*runs: dict[int, dict] | None) -> dict[int, dict] | None:
 
 
 def roofline_fractions(results: report.Results, roof: dict[int, dict] | None) -> list[dict]:
-    """fastbce's bytes moved per second (12 per element) over the three-stream roofline's, per case and size."""
+    """fastbce's bytes moved per second (12 per element) over the three-stream roofline's, per case and size:
+    the roofline timed in the same rounds as fastbce there where there is one, else the one measured at that
+    size before and after the cases."""
     out = []
     for case in results.cases():
         c = C.GRAD_BY_NAME[case]
         for size in results.sizes(case):
-            rec, r = results.get(case, size, results.fastbce), (roof or {}).get(size)
+            rec = results.get(case, size, results.fastbce)
+            r = results.rooflines.get((case, size)) or (roof or {}).get(size)
             if rec is None or rec.status != "ok" or r is None:
                 continue
             gbs = rec.melem_s * 1e6 * c.bytes_per_elem / 1e9
             out.append({"case": case, "size": size, "melem_s": rec.melem_s, "gbytes_per_s": gbs,
-                        "roofline_gbytes_per_s": r["gbytes_per_s"], "fraction": gbs / r["gbytes_per_s"]})
+                        "roofline_gbytes_per_s": r["gbytes_per_s"], "fraction": gbs / r["gbytes_per_s"],
+                        "roofline_interleaved": (case, size) in results.rooflines})
     return out
 
 
@@ -454,7 +475,8 @@ def grad_text(results: report.Results | None, roof: dict[int, dict] | None, frac
         "jax.jit(jax.value_and_grad(the formula in jnp)); tf-function: tf.function around a GradientTape of "
         "tf_keras.losses.BinaryCrossentropy.", 110)
     lines += ["ratio = fastbce / the fastest peer with a correct loss and gradient; roofline = fastbce's share of the",
-              "three-stream roofline below; '!' = wrong result, 'err' = raised, '-' = not run"]
+              "three-stream roofline timed in the same interleaved rounds as fastbce at that case and size (where it",
+              "was not, the one below); '!' = wrong result, 'err' = raised, '-' = not run"]
     for case in results.cases():
         lines += ["", f"== {case}: {C.label_of(case)}, [n, 1]",
                   "  ".join(c.rjust(w) for c, w in zip(cols, widths))]
@@ -467,22 +489,26 @@ def grad_text(results: report.Results | None, roof: dict[int, dict] | None, frac
                     "-" if frac is None else f"{frac * 100:.0f}%"]
             lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths)))
     lines += _notes(results)
-    lines += ["", roofline_text(roof)]
+    lines += ["", roofline_text(roof, results)]
     return "\n".join(lines)
 
 
-def roofline_text(roof: dict[int, dict] | None) -> str:
+def roofline_text(roof: dict[int, dict] | None, results: report.Results | None = None) -> str:
     if not roof:
         return "Three-stream roofline: not measured"
     methods = ", ".join(next(iter(roof.values()))["methods"])
     lines = ["Three-stream roofline: out = a + b over float32 arrays of n elements (two read, one written: 12 bytes",
              f"per element, what a float32 loss and gradient move), by {methods};",
-             "measured at each size from 4K up at the start and at the end of the gradient cases (the better counts).",
-             f"  {'size':>5}  {'Melem/s':>8}  {'GB/s':>6}  fastest"]
+             "measured at each size from 4K up at the start and at the end of the gradient cases (the better counts),",
+             "and in the same rounds as fastbce at each case (the shares above use that one):",
+             f"  {'size':>5}  {'Melem/s':>8}  {'GB/s':>6}  fastest  {'with fastbce (per case)':>24}"]
     for n in sorted(roof):
         r = roof[n]
+        alongside = [p["gbytes_per_s"] for (_, size), p in (results.rooflines if results else {}).items()
+                     if size == n]
+        with_fastbce = f"  {', '.join(f'{g:.1f}' for g in alongside)} GB/s" if alongside else ""
         lines.append(f"  {C.format_size(n):>5}  {r['elems_per_s'] / 1e6:8.0f}  {r['gbytes_per_s']:6.1f}  "
-                     f"{r['best_method']}")
+                     f"{r['best_method']}{with_fastbce}")
     return "\n".join(lines)
 
 

@@ -34,6 +34,8 @@ class Results:
         self.fastbce = fastbce_name
         self.records: list[Record] = []
         self._index: dict[tuple, Record] = {}
+        # (case, size) -> the roofline timed in the same interleaved rounds as the contenders there
+        self.rooflines: dict[tuple[str, int], dict] = {}
 
     def add(self, rec: Record) -> None:
         self.records.append(rec)
@@ -116,23 +118,24 @@ ROOFLINE_MIN_SIZE = 1 << 12  # below 4K elements a call is all overhead; no roof
 
 
 def roofline_fractions(results: Results, roofline: dict | None) -> list[dict]:
-    """fastbce's read bandwidth as a fraction of the roofline measured at the same size, for every
-    float32 case at every size the roofline was measured at (float64 reads twice the bytes of the
-    float32 roofline of the same n, so no share is given for it)."""
-    if not roofline:
-        return []
+    """fastbce's bandwidth as a fraction of the roofline: the one timed in the same rounds as fastbce at that
+    case and size where there is one (``results.rooflines``), else the one measured at that size before and
+    after the cases (``roofline``). Only float32 cases (float64 reads twice the bytes of the float32 roofline
+    of the same n, so no share is given for it)."""
     out = []
     for case in results.cases():
         c = case_by_name(case)
         if c.dtype != "float32":
             continue
         for size in results.sizes(case):
-            rec, roof = results.get(case, size, results.fastbce), roofline.get(size)
+            rec = results.get(case, size, results.fastbce)
+            roof = results.rooflines.get((case, size)) or (roofline or {}).get(size)
             if rec is None or rec.status != "ok" or roof is None:
                 continue
             gbs = rec.melem_s * 1e6 * c.bytes_per_elem / 1e9
             out.append({"case": case, "size": size, "melem_s": rec.melem_s, "gbytes_per_s": gbs,
-                        "roofline_gbytes_per_s": roof["gbytes_per_s"], "fraction": gbs / roof["gbytes_per_s"]})
+                        "roofline_gbytes_per_s": roof["gbytes_per_s"], "fraction": gbs / roof["gbytes_per_s"],
+                        "roofline_interleaved": (case, size) in results.rooflines})
     return out
 
 
@@ -155,8 +158,9 @@ def roofline_text(roofline: dict | None, fractions: list[dict], caches: dict | N
         cases = list(dict.fromkeys(f["case"] for f in fractions))
         by = {(f["case"], f["size"]): f["fraction"] for f in fractions}
         w = max(len(c) for c in cases)
-        lines += ["", "fastbce's share of the read roofline at the same size (the bytes it reads per second, weights",
-                  "included, over the roofline's):",
+        lines += ["", "fastbce's share of the read roofline (the bytes it reads per second, weights included, over",
+                  "the roofline's), timed in the same interleaved rounds as fastbce at that case and size (where it",
+                  "was not, the one above at that size):",
                   "  " + "case".ljust(w) + "".join(f"{format_size(n):>7}" for n in sizes)]
         for case in cases:
             lines.append("  " + case.ljust(w) + "".join(

@@ -46,25 +46,47 @@ struct Sum {
 template <class V>
 struct LogProduct {
     using R = typename V::reg;
+    static constexpr int U = tuning::kProductUnroll;
     typename V::acc mant = V::acc_one(), exps = V::acc_zero();
     int factors = 0;  // per lane since the last split
-    // Times (1 + v[j]) or v[j] for the U vectors, lane by lane: their product first, so the running
-    // product's chain has one multiply (4 cycles) per group.
-    template <bool PlusOne, int U>
+    // The last group's factors wait until the next group's arrive (or the log is taken): their multiplies
+    // then sit beside the next group's exp or clip in the instruction stream, where the out-of-order core
+    // overlaps them (logits +3-6% on Zen 3). The order of the multiplications, hence every bit, is the same.
+    R pending[U];
+    bool has_pending = false, pending_plus_one = false;
+
+    // Times (1 + v[j]) or v[j] for the U vectors, lane by lane (after the previous group's).
+    template <bool PlusOne>
     FASTBCE_FORCE_INLINE void mul(const R (&v)[U]) {
-        static_assert(tuning::kRenorm % U == 0, "splits after exactly kRenorm factors");
-        typename V::acc group = V::template acc_mul<PlusOne>(V::acc_one(), v[0]);
-        for (int j = 1; j < U; ++j) group = V::template acc_mul<PlusOne>(group, v[j]);
-        mant = V::acc_mul_acc(mant, group);
-        if ((factors += U) == tuning::kRenorm) mant = V::acc_frexp(mant, exps), factors = 0;
+        flush();
+        for (int j = 0; j < U; ++j) pending[j] = v[j];
+        has_pending = true, pending_plus_one = PlusOne;
     }
     double log() {
+        flush();
         mant = V::acc_frexp(mant, exps);
         double m[V::kAccLanes], e[V::kAccLanes];
         V::acc_store(m, mant), V::acc_store(e, exps);
         double prod = 1.0, exp_sum = 0.0;
         for (int j = 0; j < V::kAccLanes; ++j) prod *= m[j], exp_sum += e[j];  // prod < 2^16
         return std::log(prod) + exp_sum * 0.693147180559945309417;
+    }
+
+private:
+    FASTBCE_FORCE_INLINE void flush() {
+        if (!has_pending) return;
+        if (pending_plus_one) multiply<true>(pending);
+        else multiply<false>(pending);
+        has_pending = false;
+    }
+    // Their product first, so the running product's chain has one multiply (4 cycles) per group.
+    template <bool PlusOne>
+    FASTBCE_FORCE_INLINE void multiply(const R (&v)[U]) {
+        static_assert(tuning::kRenorm % U == 0, "splits after exactly kRenorm factors");
+        typename V::acc group = V::template acc_mul<PlusOne>(V::acc_one(), v[0]);
+        for (int j = 1; j < U; ++j) group = V::template acc_mul<PlusOne>(group, v[j]);
+        mant = V::acc_mul_acc(mant, group);
+        if ((factors += U) == tuning::kRenorm) mant = V::acc_frexp(mant, exps), factors = 0;
     }
 };
 

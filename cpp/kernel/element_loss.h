@@ -222,7 +222,8 @@ private:
     // whose log1p goes to the product, ex = exp(-|x|). log1p(e) of e < 2^-20 goes to the sum as e - e*e/2
     // (error below e^3/3): a factor 1 + e would round it away, and confident predictions (|x| > 37:
     // e < 2^-53) have no other loss. From 2^-20 on, 1 + e is exact in float64 and the product's rounding is
-    // 2^-33 of log1p(e).
+    // 2^-33 of log1p(e). Groups without such an e skip the correction (l + 0 would only turn a -0 into +0,
+    // as the float64 sum does anyway).
     template <int U>
     FASTBCE_FORCE_INLINE void linear_and_factors(const R (&y)[U], const R (&x)[U], R (&l)[U], R (&f)[U], R (&ex)[U]) const {
         if (exp_and_linear(y, x, ex, l)) {  // no e < 2^-20
@@ -233,7 +234,7 @@ private:
         for (int j = 0; j < U; ++j) tiny[j] = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
         auto any_tiny = tiny[0];
         for (int j = 1; j < U; ++j) any_tiny = V::mask_or(any_tiny, tiny[j]);
-        if (!V::any(any_tiny)) {  // the common case (|x| < 13.8 throughout): l stays as it is (it is never -0)
+        if (!V::any(any_tiny)) {  // none here either (every |x| < 13.8)
             for (int j = 0; j < U; ++j) f[j] = ex[j];
             return;
         }

@@ -110,12 +110,12 @@ FASTBCE_FORCE_INLINE typename V::reg log(typename V::reg x) {
 //   evaluated as one Horner chain; exp(x) = 2^n * exp(r) (V::ldexp, one rounding).
 // float64: degree-13 Taylor on |r| <= ln2/2, <= 1 ULP.
 // Range: overflows to inf above 88.72 (709.78), subnormal results down to -103.97 (-745.13), then 0.
-// Domain::NonPositive skips the upper clamp; Domain::Moderate both clamps and the range check of the scaling. NegArg: returns exp(-x), bitwise the same as exp applied to -x
-// (the reduction computes -r and the Horner coefficients of odd degree change sign), without the negation.
-// Lockstep (both exp and log1p below): the array forms take each step for all U registers before the
-// next, so U independent dependency chains (~50 cycles each) interleave in the instruction stream. GCC keeps
-// the source order, and the FP scheduler's window is too small to overlap whole chains written one after
-// the other (logits loss on Zen 3: 2.2 -> see README). Bitwise the same as U single calls, which are U = 1.
+// Domain::NonPositive skips the upper clamp; Domain::Moderate both clamps and the scaling's range check.
+// NegArg: returns exp(-x), bitwise the same as exp applied to -x (the reduction computes -r and the Horner
+// coefficients of odd degree change sign), without the negation.
+// Lockstep: the array form takes each step for all U registers before the next, so U independent dependency
+// chains (~50 cycles each) interleave in the instruction stream, where GCC would leave them one after the
+// other for the out-of-order core to find. Bitwise the same as U single calls (the single form is U = 1).
 template <class V, Domain D = Domain::Full, bool NegArg = false, int U>
 FASTBCE_FORCE_INLINE void exp(const typename V::reg (&x)[U], typename V::reg (&out)[U]) {
     using T = typename V::T;

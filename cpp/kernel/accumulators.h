@@ -43,7 +43,7 @@ struct Sum {
 // be as small as 2^-53, so float64 input keeps one log per element. After tuning::kRenorm factors the lanes
 // are split back into mantissas in [1, 2) and float64 exponent sums (exact integers). A NaN factor keeps
 // its lane NaN.
-template <class V>
+template <class V, bool PlusOne>  // factors (1 + v) when PlusOne (logits), else v (probabilities' q)
 struct LogProduct {
     using R = typename V::reg;
     static constexpr int U = tuning::kProductUnroll;
@@ -52,15 +52,14 @@ struct LogProduct {
     // The last group's factors wait until the next group's arrive (or the log is taken): their multiplies
     // then sit beside the next group's exp or clip in the instruction stream, where the out-of-order core
     // overlaps them (logits +3-6% on Zen 3). The order of the multiplications, hence every bit, is the same.
-    R pending[U];
-    bool has_pending = false, pending_plus_one = false;
+    R pending[U] = {};  // read only after mul() filled it (has_pending)
+    bool has_pending = false;
 
     // Times (1 + v[j]) or v[j] for the U vectors, lane by lane (after the previous group's).
-    template <bool PlusOne>
     FASTBCE_FORCE_INLINE void mul(const R (&v)[U]) {
         flush();
         for (int j = 0; j < U; ++j) pending[j] = v[j];
-        has_pending = true, pending_plus_one = PlusOne;
+        has_pending = true;
     }
     double log() {
         flush();
@@ -75,12 +74,10 @@ struct LogProduct {
 private:
     FASTBCE_FORCE_INLINE void flush() {
         if (!has_pending) return;
-        if (pending_plus_one) multiply<true>(pending);
-        else multiply<false>(pending);
+        multiply(pending);
         has_pending = false;
     }
     // Their product first, so the running product's chain has one multiply (4 cycles) per group.
-    template <bool PlusOne>
     FASTBCE_FORCE_INLINE void multiply(const R (&v)[U]) {
         static_assert(tuning::kRenorm % U == 0, "splits after exactly kRenorm factors");
         typename V::acc group = V::template acc_mul<PlusOne>(V::acc_one(), v[0]);

@@ -32,6 +32,8 @@ struct ElementLoss {
     // never hard; float64 terms are too small for the products' rounding (LogProduct). Not with a
     // pos_weight, which scales log terms (a power of a factor, not a factor).
     static constexpr bool kProducts = sizeof(T) == 4 && (M::logits || !M::smooth) && !M::pos_weight;
+    // The product of accumulate()'s factors: 1 + exp(-|x|) for logits, q for probabilities.
+    using Logs = LogProduct<V, M::logits>;
     static_assert(N <= kPosWeightLanes, "the pos_weight array holds kPosWeightLanes values past its period");
 
     R eps, hi, one, zero, ls_scale, ls_shift;
@@ -150,19 +152,19 @@ struct ElementLoss {
     // terms become factors of `logs` (one multiply per element instead of a log or log1p), the rest goes
     // to `sum`. total() gives the sum of the losses.
     template <int U>
-    FASTBCE_FORCE_INLINE void accumulate(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, [[maybe_unused]] int64_t e) const {
+    FASTBCE_FORCE_INLINE void accumulate(R (&y)[U], const R (&x)[U], Sum<V>& sum, Logs& logs, [[maybe_unused]] int64_t e) const {
         static_assert(kProducts, "this mode has log terms that are not logs of factors");
         if (M::smooth) smooth_labels(y);
         R l[U], f[U];
         if (M::logits) {
             R ex[U];
             linear_and_factors(y, x, l, f, ex);
-            logs.template mul<true>(f);
+            logs.mul(f);
             sum.add_group(l);
             return;
         }
         if (hard_labels(y, x, f)) {
-            logs.template mul<false>(f);
+            logs.mul(f);
         } else {
             soft_labels(y, x, l);
             sum.add_group(l);
@@ -172,7 +174,7 @@ struct ElementLoss {
     // loss as factors of `logs`, so a float32 loss-and-gradient costs a multiply and a division per element
     // rather than a log and a division.
     template <int U>
-    FASTBCE_FORCE_INLINE void accumulate_grad(R (&y)[U], const R (&x)[U], Sum<V>& sum, LogProduct<V>& logs, R (&d)[U],
+    FASTBCE_FORCE_INLINE void accumulate_grad(R (&y)[U], const R (&x)[U], Sum<V>& sum, Logs& logs, R (&d)[U],
                          [[maybe_unused]] int64_t e) const {
         static_assert(kProducts, "this mode has log terms that are not logs of factors");
         if (M::smooth) smooth_labels(y);
@@ -181,12 +183,12 @@ struct ElementLoss {
             R ex[U];
             linear_and_factors(y, x, l, f, ex);
             for (int j = 0; j < U; ++j) d[j] = logits_grad(x[j], y[j], y[j], V::div(ex[j], V::add(one, ex[j])));
-            logs.template mul<true>(f);
+            logs.mul(f);
             sum.add_group(l);
             return;
         }
         if (hard_labels(y, x, f)) {
-            logs.template mul<false>(f);
+            logs.mul(f);
             for (int j = 0; j < U; ++j)
                 d[j] = unclipped(x[j], V::div(V::select(V::eq(y[j], one), V::neg(one), one), f[j]));
             return;
@@ -201,7 +203,7 @@ struct ElementLoss {
     }
 
     // The loss sum of what accumulate() saw.
-    static double total(Sum<V>& sum, LogProduct<V>& logs) {
+    static double total(Sum<V>& sum, Logs& logs) {
         return M::logits ? sum.total() + logs.log() : sum.total() - logs.log();
     }
 
@@ -226,22 +228,20 @@ private:
     // as the float64 sum does anyway).
     template <int U>
     FASTBCE_FORCE_INLINE void linear_and_factors(const R (&y)[U], const R (&x)[U], R (&l)[U], R (&f)[U], R (&ex)[U]) const {
-        if (exp_and_linear(y, x, ex, l)) {  // no e < 2^-20
-            for (int j = 0; j < U; ++j) f[j] = ex[j];
-            return;
+        if (!exp_and_linear(y, x, ex, l)) {  // a large |x| in the group: e < 2^-20 may occur
+            typename V::mask tiny[U];
+            for (int j = 0; j < U; ++j) tiny[j] = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
+            auto any_tiny = tiny[0];
+            for (int j = 1; j < U; ++j) any_tiny = V::mask_or(any_tiny, tiny[j]);
+            if (V::any(any_tiny)) {
+                for (int j = 0; j < U; ++j) {
+                    l[j] = V::add(l[j], V::select(tiny[j], V::fma(V::mul(ex[j], V::set1(T(-0.5))), ex[j], ex[j]), zero));
+                    f[j] = V::select(tiny[j], zero, ex[j]);
+                }
+                return;
+            }
         }
-        typename V::mask tiny[U];
-        for (int j = 0; j < U; ++j) tiny[j] = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
-        auto any_tiny = tiny[0];
-        for (int j = 1; j < U; ++j) any_tiny = V::mask_or(any_tiny, tiny[j]);
-        if (!V::any(any_tiny)) {  // none here either (every |x| < 13.8)
-            for (int j = 0; j < U; ++j) f[j] = ex[j];
-            return;
-        }
-        for (int j = 0; j < U; ++j) {
-            l[j] = V::add(l[j], V::select(tiny[j], V::fma(V::mul(ex[j], V::set1(T(-0.5))), ex[j], ex[j]), zero));
-            f[j] = V::select(tiny[j], zero, ex[j]);
-        }
+        for (int j = 0; j < U; ++j) f[j] = ex[j];
     }
 
     // y * (1 - ls) + 0.5 * ls, in T as tf_keras does it.

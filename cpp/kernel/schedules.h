@@ -82,7 +82,7 @@ struct Schedules {
     template <class M, bool Products>
     static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end) {
         Sum<V> sum;
-        LogProduct<V> logs;
+        typename Loss<M>::Logs logs;
         int64_t i = begin;
         constexpr int U = Products ? tuning::kProductUnroll : kUnroll;
         for (; i + U * N <= end; i += U * N) {
@@ -341,7 +341,7 @@ struct Schedules {
                                 Factor factor) {
         const Problem<T>& p = g.loss;
         Sum<V> sum;
-        LogProduct<V> logs;
+        typename Loss<M>::Logs logs;
         constexpr int U = tuning::kProductUnroll;
         int64_t i = begin;
         for (; i + U * N <= end; i += U * N) {

@@ -139,27 +139,21 @@ def run_throughput(args, loaded: list[contenders.Contender], store: C.DataStore)
     key_order = [c.data_key for c in args.cases]
     # The read roofline's readers are timed with the contenders at every float32 point a share is given for.
     interleave = "roofline" not in args.skip and any(c.name == results.fastbce for c in loaded)
-    current, roof = None, None
+    current, roofs = None, roofline.PerSize(roofline.Readers)
     for case, size in sorted(args.plan, key=lambda cn: (cn[1], key_order.index(cn[0].data_key))):
         if (case.data_key, size) != current:
             store.clear()
             gc.collect()
             current = (case.data_key, size)
-        if roof is not None and roof.n != size:
-            roof.close()
-            roof = None
-        wants_roof = interleave and case.dtype == "float32" and size >= report.ROOFLINE_MIN_SIZE
-        if wants_roof and roof is None:
-            roof = roofline.Readers(size)
+        roof = roofs.at(size, interleave and case.dtype == "float32" and size >= report.ROOFLINE_MIN_SIZE)
         t0 = time.perf_counter()
-        recs, point_roof = measure_point(case, size, loaded, store, args.timing, roof if wants_roof else None)
+        recs, point_roof = measure_point(case, size, loaded, store, args.timing, roof)
         for rec in recs.values():
             results.add(rec)
         if point_roof is not None:
             results.rooflines[(case.name, size)] = point_roof
         log(report.progress_line(results, case.name, size, recs, time.perf_counter() - t0))
-    if roof is not None:
-        roof.close()
+    roofs.close()
     store.clear()
     gc.collect()
     return results

@@ -368,16 +368,11 @@ def run_grad(cases: list[C.GradCase], sizes: list[int], loaded: list[GradContend
     same rounds as fastbce at every size from report.ROOFLINE_MIN_SIZE (results.rooflines)."""
     results = report.Results([c.name for c in loaded], [c.name for c in cases])
     todo = {c.name: (c.prepare, c.to_numpy, c.is_fastbce) for c in loaded}
-    roof = None
+    roofs = roofline.PerSize(roofline.Writers)
     for case, size in _plan(cases, sizes):
-        if roof is not None and roof.n != size:
-            roof.close()
-            roof = None
-        wants_roof = roofline_on and results.fastbce in todo and size >= report.ROOFLINE_MIN_SIZE
-        if wants_roof and roof is None:
-            roof = roofline.Writers(size)
+        roof = roofs.at(size, roofline_on and results.fastbce in todo and size >= report.ROOFLINE_MIN_SIZE)
         t0 = time.perf_counter()
-        recs, point_roof = _measure(case, size, todo, store, timing, roof if wants_roof else None)
+        recs, point_roof = _measure(case, size, todo, store, timing, roof)
         for rec in recs.values():
             results.add(rec)
         if point_roof is not None:
@@ -386,8 +381,7 @@ def run_grad(cases: list[C.GradCase], sizes: list[int], loaded: list[GradContend
             progress(report.progress_line(results, case.name, size, recs, time.perf_counter() - t0, width=24))
         store.clear()
         gc.collect()
-    if roof is not None:
-        roof.close()
+    roofs.close()
     return results
 
 

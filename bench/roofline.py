@@ -169,6 +169,27 @@ def measure_write(n: int, config: TimingConfig | None = None) -> dict:
 ROOFLINE_PREFIX = "roofline/"
 
 
+class PerSize:
+    """One roofline of type ``cls`` at a time for points visited in size order: made when a point of a new size
+    wants one, closed when the size moves on (or at ``close``)."""
+
+    def __init__(self, cls: type[_Roofline]):
+        self.cls, self.roof = cls, None
+
+    def at(self, n: int, wanted: bool) -> _Roofline | None:
+        """The roofline to time beside a point of size ``n`` (None when the point does not want one)."""
+        if self.roof is not None and self.roof.n != n:
+            self.close()
+        if wanted and self.roof is None:
+            self.roof = self.cls(n)
+        return self.roof if wanted else None
+
+    def close(self) -> None:
+        if self.roof is not None:
+            self.roof.close()
+            self.roof = None
+
+
 def with_roofline(fns: dict, roof: _Roofline | None) -> dict:
     """``fns`` plus the roofline's callables (names prefixed), to be timed in the same interleaved rounds."""
     if roof is None:

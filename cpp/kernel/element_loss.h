@@ -180,6 +180,36 @@ struct ElementLoss {
             sum.add_group(l);
         }
     }
+    // Blocks of logits, for inputs the caches hold (Schedules::loss_sum): exp(-|x|) of the `count` logits at x
+    // (whole groups) into ex, group after group. Each group's exp is then a short chain with nothing
+    // queued behind it, and accumulate_moderate's float64 products run as a loop of their own. Returns false
+    // when some |x| exceeds kModerate (the block then takes accumulate()). Prefetches both inputs.
+    FASTBCE_FORCE_INLINE static bool moderate_exps(const T* y, const T* x, T* ex, int64_t count) {
+        constexpr int U = tuning::kProductUnroll;
+        auto large = V::lt(V::set1(kModerate), V::set1(T(0)));  // no lane
+        for (int64_t k = 0; k < count; k += U * N) {
+            A::template prefetch_inputs<U>(y + k, x + k);
+            R ax[U], f[U];
+            for (int j = 0; j < U; ++j) {
+                ax[j] = V::abs(V::load(x + k + j * N));
+                large = V::mask_or(large, V::lt(V::set1(kModerate), ax[j]));
+            }
+            simd::exp<V, simd::Domain::Moderate, true>(ax, f);
+            for (int j = 0; j < U; ++j) V::store(ex + k + j * N, f[j]);
+        }
+        return !V::any(large);
+    }
+    // accumulate() of a group of a moderate block, its factors f = exp(-|x|) from moderate_exps: the same
+    // sums and products in the same order.
+    template <int U>
+    FASTBCE_FORCE_INLINE void accumulate_moderate(R (&y)[U], const R (&x)[U], const R (&f)[U], Sum<V>& sum, Logs& logs) const {
+        static_assert(kProducts && M::logits, "the logits' product path");
+        if (M::smooth) smooth_labels(y);
+        R l[U];
+        for (int j = 0; j < U; ++j) l[j] = linear(y[j], x[j]);
+        sum.add_group(l);
+        logs.mul_now(f);
+    }
     // accumulate() and the derivatives d of the U vectors (as group_grad gives them): the log terms of the
     // loss as factors of `logs`, so a float32 loss-and-gradient costs a multiply and a division per element
     // rather than a log and a division.

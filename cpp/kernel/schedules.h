@@ -34,7 +34,7 @@ struct Schedules {
     template <class M>
     static double flat(const Problem<T>& p, int64_t begin, int64_t end) {
         const Loss<M> loss(p.spec);
-        if (!p.weight && !p.out) return loss_sum(loss, p.y_true, p.y_pred, 0, begin, end);
+        if (!p.weight && !p.out) return loss_sum(loss, p.y_true, p.y_pred, 0, begin, end, cached(p));
         Sum<V> sum;
         int64_t i = begin;
         auto one_vector = [&](int n) {  // the n <= N elements at i
@@ -70,42 +70,82 @@ struct Schedules {
         return sum.total();
     }
 
+    // Whether the caches hold p's inputs (at most tuning::kBlockedMaxBytes): the summed logits then go by blocks.
+    static bool cached(const Problem<T>& p) {
+        return double(p.outer) * double(p.reduced) * double(p.inner) * double(2 * sizeof(T)) <= double(tuning::kBlockedMaxBytes);
+    }
     // Unweighted loss sum of elements [begin, end) of yt/yp, whose element 0 is element e0 of the problem.
-    // From tuning::kProductMin elements on, modes that allow it sum their log terms as products.
+    // From tuning::kProductMin elements on, modes that allow it sum their log terms as products; logits by
+    // blocks when `blocks` (cached()). The same bits either way.
     template <class M>
-    static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end) {
+    static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end, bool blocks) {
         if constexpr (Loss<M>::kProducts) {
-            if (end - begin >= tuning::kProductMin) return loss_sum<M, true>(loss, yt, yp, e0, begin, end);
+            if (end - begin >= tuning::kProductMin) return loss_sum<M, true>(loss, yt, yp, e0, begin, end, blocks);
         }
-        return loss_sum<M, false>(loss, yt, yp, e0, begin, end);
+        return loss_sum<M, false>(loss, yt, yp, e0, begin, end, blocks);
+    }
+    // One group of U vectors of loss_sum at element `at`.
+    template <class M, bool Products, int U>
+    FASTBCE_FORCE_INLINE static void loss_group(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t at, Sum<V>& sum,
+                                                typename Loss<M>::Logs& logs) {
+        A::template prefetch_inputs<U>(yt + at, yp + at);
+        R y[U], x[U], l[U];
+        for (int j = 0; j < U; ++j) y[j] = V::load(yt + at + j * N), x[j] = V::load(yp + at + j * N);
+        if constexpr (Products) {
+            loss.template accumulate<U>(y, x, sum, logs, e0 + at);
+        } else {
+            loss.template group<U>(y, x, l, e0 + at);
+            sum.add_group(l);
+        }
     }
     template <class M, bool Products>
-    static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end) {
+    static double loss_sum(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end,
+                           [[maybe_unused]] bool blocks) {
+        if constexpr (Products && M::logits) {
+            if (blocks) return logits_blocks(loss, yt, yp, e0, begin, end);
+        }
         Sum<V> sum;
         typename Loss<M>::Logs logs;
         int64_t i = begin;
         constexpr int U = Products ? tuning::kProductUnroll : kUnroll;
-        for (; i + U * N <= end; i += U * N) {
-            A::template prefetch_inputs<U>(yt + i, yp + i);
-            R y[U], x[U], l[U];
-            for (int j = 0; j < U; ++j) y[j] = V::load(yt + i + j * N), x[j] = V::load(yp + i + j * N);
-            if constexpr (Products) {
-                loss.template accumulate<U>(y, x, sum, logs, e0 + i);
-            } else {
-                loss.template group<U>(y, x, l, e0 + i);
-                sum.add_group(l);
-            }
-        }
+        for (; i + U * N <= end; i += U * N) loss_group<M, Products, U>(loss, yt, yp, e0, i, sum, logs);
         for (; i < end; i += N) sum.add_block(loss.live_loss_n(yt + i, yp + i, int(min64(N, end - i)), e0 + i));
         if constexpr (Products) return Loss<M>::total(sum, logs);
         return sum.total();
+    }
+    // loss_sum of logits with products, by blocks of tuning::kExpBlock (ElementLoss::moderate_exps): the same
+    // sums and products in the same order. A function of its own, so the interleaved loop keeps its registers.
+    template <class M>
+    static double logits_blocks(const Loss<M>& loss, const T* yt, const T* yp, int64_t e0, int64_t begin, int64_t end) {
+        constexpr int U = tuning::kProductUnroll;
+        constexpr int64_t B = tuning::kExpBlock;
+        static_assert(B % (U * N) == 0, "whole groups per block");
+        Sum<V> sum;
+        typename Loss<M>::Logs logs;
+        alignas(64) T ex[B];
+        int64_t i = begin;
+        for (; i + B <= end; i += B) {
+            if (loss.moderate_exps(yt + i, yp + i, ex, B)) {
+                for (int64_t k = 0; k < B; k += U * N) {
+                    R y[U], x[U], f[U];
+                    for (int j = 0; j < U; ++j)
+                        y[j] = V::load(yt + i + k + j * N), x[j] = V::load(yp + i + k + j * N), f[j] = V::load(ex + k + j * N);
+                    loss.template accumulate_moderate<U>(y, x, f, sum, logs);
+                }
+            } else {
+                for (int64_t k = 0; k < B; k += U * N) loss_group<M, true, U>(loss, yt, yp, e0, i + k, sum, logs);
+            }
+        }
+        for (; i + U * N <= end; i += U * N) loss_group<M, true, U>(loss, yt, yp, e0, i, sum, logs);
+        for (; i < end; i += N) sum.add_block(loss.live_loss_n(yt + i, yp + i, int(min64(N, end - i)), e0 + i));
+        return Loss<M>::total(sum, logs);
     }
 
     // inner == 1: the UNWEIGHTED loss sum of elements [begin, end) of one row (pieces of long rows).
     template <class M>
     static double row_piece(const Problem<T>& p, int64_t row, int64_t begin, int64_t end) {
         const int64_t e0 = row * p.reduced;
-        return loss_sum(Loss<M>(p.spec), p.y_true + e0, p.y_pred + e0, e0, begin, end);
+        return loss_sum(Loss<M>(p.spec), p.y_true + e0, p.y_pred + e0, e0, begin, end, cached(p));
     }
 
     // Per-sample values of samples [s0, s0 + count) (count <= kFinishMax) from their loss sums, as
@@ -188,7 +228,7 @@ struct Schedules {
                 for (int64_t k = 0; k < rows; ++k) {
                     const int64_t e0 = (r0 + k) * len;
                     prefetch_ahead(p.y_true + e0), prefetch_ahead(p.y_pred + e0);
-                    sums[k] = loss_sum(loss, p.y_true + e0, p.y_pred + e0, e0, 0, len);
+                    sums[k] = loss_sum(loss, p.y_true + e0, p.y_pred + e0, e0, 0, len, cached(p));
                 }
             } else {
                 const int64_t e0 = r0 * len, count = rows * len;
@@ -224,7 +264,7 @@ struct Schedules {
             if (!(w_first[k] - w_first[k] == T(0))) return rows<M>(p, begin, end);  // inf or NaN weight
         const Loss<M> loss(p.spec);
         if (!w || p.weight_len == 1) {
-            const double sum = loss_sum(loss, p.y_true, p.y_pred, 0, e_begin, e_end);
+            const double sum = loss_sum(loss, p.y_true, p.y_pred, 0, e_begin, e_end, cached(p));
             return w ? sum / double(len) * double(w[0]) : sum / double(len);
         }
         Sum<V> sum;

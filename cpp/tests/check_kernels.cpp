@@ -32,6 +32,7 @@
 #include "../bce.h"
 #include "../dispatch.h"
 #include "../kernel_table.h"
+#include "../kernel/tuning.h"
 #include "../threads.h"
 
 namespace {
@@ -518,6 +519,46 @@ void run_case(const Case<T>& c, const KernelTable& level, const KernelTable& sca
         st.fail(c.describe() + fmt(": total got %.17g, reference %.17g, scalar level %.17g", total, c.ref_total, total_s));
 }
 
+// The summed float32 logits go by blocks (ElementLoss::moderate_exps) when the caches hold the inputs, by the
+// interleaved loop otherwise (Schedules::cached): the same sums and products in the same order, so the same
+// bits. Each level's flat kernel sums one span as part of a problem small enough for blocks and as part of
+// one too large for them (a span is all it reads).
+void check_logits_blocks(const std::vector<Level>& levels) {
+    const int64_t n = 40000;  // above kProductMin: blocks and a tail
+    std::mt19937_64 gen(4242);
+    std::normal_distribution<float> normal(0.f, 3.f);
+    std::uniform_real_distribution<float> unit(0.f, 1.f);
+    const size_t count = static_cast<size_t>(n);
+    std::vector<float> x(count), yb(count), ys(count);
+    for (size_t i = 0; i < count; ++i) x[i] = normal(gen), yb[i] = unit(gen) < 0.5f ? 1.f : 0.f, ys[i] = unit(gen);
+    x[7000] = 20.f, x[9001] = -45.f, x[15000] = std::numeric_limits<float>::infinity();  // blocks that are not moderate
+    std::vector<float> x_nan = x;
+    x_nan[30000] = std::numeric_limits<float>::quiet_NaN();
+    const int64_t too_large = fastbce::tuning::kBlockedMaxBytes;  // elements: 8 bytes of input each
+    for (const Level& lv : levels) {
+        std::string bad;
+        int spans = 0;
+        for (const std::vector<float>* xs : {&x, &x_nan})
+            for (const std::vector<float>* y : {&yb, &ys})
+                for (float ls : {0.f, 0.1f})
+                    for (int64_t begin : {int64_t(0), int64_t(13), int64_t(n - 1500)}) {
+                        Problem<float> p;
+                        p.y_true = y->data(), p.y_pred = xs->data();
+                        p.outer = n, p.reduced = 1, p.inner = 1;
+                        p.spec.from_logits = true, p.spec.label_smoothing = ls;
+                        const double blocks = lv.table->f32.flat(p, begin, n);
+                        p.outer = too_large;
+                        const double interleaved = lv.table->f32.flat(p, begin, n);
+                        const bool nan = xs == &x_nan && begin <= 30000;  // the span holds the NaN
+                        const bool ok = nan ? std::isnan(blocks) && std::isnan(interleaved) : std::memcmp(&blocks, &interleaved, sizeof blocks) == 0;
+                        if (!ok && bad.size() < 400)
+                            bad += fmt("ls %g begin %" PRId64 "%s: %a by blocks, %a interleaved; ", double(ls), begin, nan ? " (NaN)" : "", blocks, interleaved);
+                        ++spans;
+                    }
+        report(bad.empty(), fmt("%-6s f32 logits sums by blocks == interleaved", lv.name.c_str()), bad.empty() ? fmt("%d spans", spans) : bad);
+    }
+}
+
 std::vector<Shape> loss_shapes() {
     std::vector<Shape> s;
     s.push_back({0, 5, 1, "empty"});
@@ -801,6 +842,7 @@ int main(int argc, char** argv) {
         check_loss<double>(levels, *scalar, stride > 1);
         check_grad<float>(levels, *scalar, stride > 1);
         check_grad<double>(levels, *scalar, stride > 1);
+        check_logits_blocks(levels);
     }
     const auto t2 = std::chrono::steady_clock::now();
     const auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };

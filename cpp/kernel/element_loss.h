@@ -180,7 +180,7 @@ struct ElementLoss {
             sum.add_group(l);
         }
     }
-    // Blocks of logits, for inputs the caches hold (Schedules::loss_sum): exp(-|x|) of the `count` logits at x
+    // Blocks of logits, for inputs the caches hold (Schedules::logits_blocks): exp(-|x|) of the `count` logits at x
     // (whole groups) into ex, group after group. Each group's exp is then a short chain with nothing
     // queued behind it, and accumulate_moderate's float64 products run as a loop of their own. Returns false
     // when some |x| exceeds kModerate (the block then takes accumulate()). Prefetches both inputs.

@@ -32,9 +32,9 @@ constexpr int kProductUnroll = 4;
 constexpr int64_t kProductMin = 1024;
 // The summed logits path on inputs the caches hold: blocks of kExpBlock logits, all their exps first, then
 // their sums and products (ElementLoss::moderate_exps). On Zen 3 (AVX2, 32 MiB L3), one core in L2
-// 1.80 -> 1.97 Gelem/s, 1M elements on 2 cores 3.3 -> 3.9; but 16M (from DRAM) 2.5 -> 2.1, where the
-// interleaved loop overlaps the loads better: hence only up to kBlockedMaxBytes of input (y_true and
-// y_pred together). 128 to 512 logits per block measured the same.
+// 1.80 -> 1.91 Gelem/s, 1M elements (8 MB) on 2 cores 3.5 -> 3.8; but 16M (128 MB, from DRAM) about
+// 2.5 -> 2.1, where the interleaved loop overlaps the loads better: hence only up to kBlockedMaxBytes of
+// input (y_true and y_pred together). 128 to 512 logits per block measured the same.
 constexpr int64_t kExpBlock = 512;
 constexpr int64_t kBlockedMaxBytes = int64_t(16) << 20;
 // Factors multiplied into a float64 lane before it is split into mantissa and exponent: factors lie in

@@ -532,8 +532,9 @@ void check_logits_blocks(const std::vector<Level>& levels) {
     std::vector<float> x(count), yb(count), ys(count);
     for (size_t i = 0; i < count; ++i) x[i] = normal(gen), yb[i] = unit(gen) < 0.5f ? 1.f : 0.f, ys[i] = unit(gen);
     x[7000] = 20.f, x[9001] = -45.f, x[15000] = std::numeric_limits<float>::infinity();  // blocks that are not moderate
+    const int64_t nan_at = 30000;
     std::vector<float> x_nan = x;
-    x_nan[30000] = std::numeric_limits<float>::quiet_NaN();
+    x_nan[size_t(nan_at)] = std::numeric_limits<float>::quiet_NaN();
     const int64_t too_large = fastbce::tuning::kBlockedMaxBytes;  // elements: 8 bytes of input each
     for (const Level& lv : levels) {
         std::string bad;
@@ -549,7 +550,7 @@ void check_logits_blocks(const std::vector<Level>& levels) {
                         const double blocks = lv.table->f32.flat(p, begin, n);
                         p.outer = too_large;
                         const double interleaved = lv.table->f32.flat(p, begin, n);
-                        const bool nan = xs == &x_nan && begin <= 30000;  // the span holds the NaN
+                        const bool nan = xs == &x_nan && begin <= nan_at;  // the span holds the NaN
                         const bool ok = nan ? std::isnan(blocks) && std::isnan(interleaved) : std::memcmp(&blocks, &interleaved, sizeof blocks) == 0;
                         if (!ok && bad.size() < 400)
                             bad += fmt("ls %g begin %" PRId64 "%s: %a by blocks, %a interleaved; ", double(ls), begin, nan ? " (NaN)" : "", blocks, interleaved);

@@ -183,7 +183,7 @@ struct ElementLoss {
     // Blocks of logits, for inputs the caches hold (Schedules::logits_blocks): exp(-|x|) of the `count` logits at x
     // (whole groups) into ex, group after group; accumulate_moderate's sums and float64 products then run as
     // a loop of their own (faster in cache on Zen 3 together with the fma products: tuning::kExpBlock).
-    // Returns false when some |x| exceeds kModerate (the block then takes accumulate()). Prefetches both inputs.
+    // Returns false when some |x| exceeds kModerate (the groups holding one then take accumulate()). Prefetches both inputs.
     FASTBCE_FORCE_INLINE static bool moderate_exps(const T* y, const T* x, T* ex, int64_t count) {
         constexpr int U = tuning::kProductUnroll;
         auto large = V::lt(V::set1(kModerate), V::set1(T(0)));  // no lane
@@ -197,6 +197,14 @@ struct ElementLoss {
             simd::exp<V, simd::Domain::Moderate, true>(ax, f);
             for (int j = 0; j < U; ++j) V::store(ex + k + j * N, f[j]);
         }
+        return !V::any(large);
+    }
+    // ax = |x| of U vectors; true when every |x| is at most kModerate (NaN included).
+    template <int U>
+    FASTBCE_FORCE_INLINE static bool moderate_abs(const R (&x)[U], R (&ax)[U]) {
+        for (int j = 0; j < U; ++j) ax[j] = V::abs(x[j]);
+        auto large = V::lt(V::set1(kModerate), ax[0]);
+        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(kModerate), ax[j]));
         return !V::any(large);
     }
     // accumulate() of a group of a moderate block, its factors f = exp(-|x|) from moderate_exps: the same
@@ -403,14 +411,6 @@ private:
         simd::exp<V, simd::Domain::NonPositive, true>(ax, ex);
         logits_linear(y, x, l);
         return false;
-    }
-    // ax = |x| of U vectors; true when every |x| is at most kModerate (NaN included).
-    template <int U>
-    FASTBCE_FORCE_INLINE static bool moderate_abs(const R (&x)[U], R (&ax)[U]) {
-        for (int j = 0; j < U; ++j) ax[j] = V::abs(x[j]);
-        auto large = V::lt(V::set1(kModerate), ax[0]);
-        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(kModerate), ax[j]));
-        return !V::any(large);
     }
     static constexpr T kModerate = T(13);
 };

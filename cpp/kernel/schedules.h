@@ -132,8 +132,19 @@ struct Schedules {
                         y[j] = V::load(yt + i + k + j * N), x[j] = V::load(yp + i + k + j * N), f[j] = V::load(ex + k + j * N);
                     loss.template accumulate_moderate<U>(y, x, f, sum, logs);
                 }
-            } else {
-                for (int64_t k = 0; k < B; k += U * N) loss_group<M, true, U>(loss, yt, yp, e0, i + k, sum, logs);
+                continue;
+            }
+            // Some |x| > kModerate: only its groups take accumulate() (the exp again, then the general path). A block
+            // of 512 logits ~ N(0, 4^2) has one 44% of the time, a group of 32 only 3.6%.
+            for (int64_t k = 0; k < B; k += U * N) {
+                R y[U], x[U], f[U], ax[U];
+                for (int j = 0; j < U; ++j) y[j] = V::load(yt + i + k + j * N), x[j] = V::load(yp + i + k + j * N);
+                if (!Loss<M>::moderate_abs(x, ax)) {
+                    loss.template accumulate<U>(y, x, sum, logs, e0 + i + k);
+                    continue;
+                }
+                for (int j = 0; j < U; ++j) f[j] = V::load(ex + k + j * N);
+                loss.template accumulate_moderate<U>(y, x, f, sum, logs);
             }
         }
         for (; i + U * N <= end; i += U * N) loss_group<M, true, U>(loss, yt, yp, e0, i, sum, logs);

@@ -535,11 +535,15 @@ void check_logits_blocks(const std::vector<Level>& levels) {
     const int64_t nan_at = 30000;
     std::vector<float> x_nan = x;
     x_nan[size_t(nan_at)] = std::numeric_limits<float>::quiet_NaN();
+    // Wide logits: most blocks hold some |x| > kModerate, mixing moderate groups with others (exps down to subnormal).
+    std::vector<float> x_wide(count);
+    for (size_t i = 0; i < count; ++i) x_wide[i] = 2.f * x[i];
+    x_wide[100] = 95.f, x_wide[2000] = -100.f, x_wide[2001] = 88.f;
     const int64_t too_large = fastbce::tuning::kBlockedMaxBytes;  // elements: 8 bytes of input each
     for (const Level& lv : levels) {
         std::string bad;
         int spans = 0;
-        for (const std::vector<float>* xs : {&x, &x_nan})
+        for (const std::vector<float>* xs : {&x, &x_nan, &x_wide})
             for (const std::vector<float>* y : {&yb, &ys})
                 for (float ls : {0.f, 0.1f})
                     for (int64_t begin : {int64_t(0), int64_t(13), int64_t(n - 1500)}) {

@@ -218,6 +218,26 @@ struct ElementLoss {
         sum.add_group(l);
         logs.mul_now(f);
     }
+    // accumulate() of a group of a block whose |x| are at most kWide, some above kModerate, its exps ex from
+    // moderate_exps (there bitwise the exps accumulate() takes: all normal): linear_and_factors' split without
+    // its branch (l + 0 only turns a -0 into +0, as the float64 sum does anyway). The same sums and products.
+    template <int U>
+    FASTBCE_FORCE_INLINE void accumulate_wide(R (&y)[U], const R (&x)[U], const R (&ex)[U], Sum<V>& sum, Logs& logs) const {
+        static_assert(kProducts && M::logits, "the logits' product path");
+        if (M::smooth) smooth_labels(y);
+        R l[U], f[U];
+        for (int j = 0; j < U; ++j) l[j] = linear(y[j], x[j]);
+        tiny_terms(ex, l, f);
+        sum.add_group(l);
+        logs.mul_now(f);
+    }
+    // ax = |x| of U vectors; true when every |x| is at most kWide (NaN included).
+    template <int U>
+    FASTBCE_FORCE_INLINE static bool wide_abs(const R (&ax)[U]) {
+        auto large = V::lt(V::set1(kWide), ax[0]);
+        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(kWide), ax[j]));
+        return !V::any(large);
+    }
     // accumulate() and the derivatives d of the U vectors (as group_grad gives them): the log terms of the
     // loss as factors of `logs`, so a float32 loss-and-gradient costs a multiply and a division per element
     // rather than a log and a division.
@@ -272,24 +292,26 @@ private:
     // whose log1p goes to the product, ex = exp(-|x|). log1p(e) of e < 2^-20 goes to the sum as e - e*e/2
     // (error below e^3/3): a factor 1 + e would round it away, and confident predictions (|x| > 37:
     // e < 2^-53) have no other loss. From 2^-20 on, 1 + e is exact in float64 and the product's rounding is
-    // 2^-33 of log1p(e). Groups without such an e skip the correction (l + 0 would only turn a -0 into +0,
-    // as the float64 sum does anyway).
+    // 2^-33 of log1p(e). Moderate groups (no e < 2^-20) skip the correction; the others take it without a
+    // branch on whether they hold such an e (l + 0 only turns a -0 into +0, as the float64 sum does anyway;
+    // the branch mispredicted for half of them on N(0, 4^2) logits).
     template <int U>
     FASTBCE_FORCE_INLINE void linear_and_factors(const R (&y)[U], const R (&x)[U], R (&l)[U], R (&f)[U], R (&ex)[U]) const {
         if (!exp_and_linear(y, x, ex, l)) {  // a large |x| in the group: e < 2^-20 may occur
-            typename V::mask tiny[U];
-            for (int j = 0; j < U; ++j) tiny[j] = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
-            auto any_tiny = tiny[0];
-            for (int j = 1; j < U; ++j) any_tiny = V::mask_or(any_tiny, tiny[j]);
-            if (V::any(any_tiny)) {
-                for (int j = 0; j < U; ++j) {
-                    l[j] = V::add(l[j], V::select(tiny[j], V::fma(V::mul(ex[j], V::set1(T(-0.5))), ex[j], ex[j]), zero));
-                    f[j] = V::select(tiny[j], zero, ex[j]);
-                }
-                return;
-            }
+            tiny_terms(ex, l, f);
+            return;
         }
         for (int j = 0; j < U; ++j) f[j] = ex[j];
+    }
+    // linear_and_factors' split of the exps ex of a group with some |x| > kModerate: each e < 2^-20 goes to l
+    // as e - e*e/2 and its factor f becomes 0; f = e elsewhere. No branch.
+    template <int U>
+    FASTBCE_FORCE_INLINE void tiny_terms(const R (&ex)[U], R (&l)[U], R (&f)[U]) const {
+        for (int j = 0; j < U; ++j) {
+            const auto tiny = V::lt(ex[j], V::set1(T(1.0 / (1 << 20))));
+            l[j] = V::add(l[j], V::select(tiny, V::fma(V::mul(ex[j], V::set1(T(-0.5))), ex[j], ex[j]), zero));
+            f[j] = V::select(tiny, zero, ex[j]);
+        }
     }
 
     // y * (1 - ls) + 0.5 * ls, in T as tf_keras does it.
@@ -413,6 +435,8 @@ private:
         return false;
     }
     static constexpr T kModerate = T(13);
+    // exp(-x) is normal up to x = 87.33 (float32): the Moderate exp's results there are bitwise the general one's.
+    static constexpr T kWide = T(87);
 };
 
 }  // namespace

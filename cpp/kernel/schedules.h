@@ -139,12 +139,14 @@ struct Schedules {
             for (int64_t k = 0; k < B; k += U * N) {
                 R y[U], x[U], f[U], ax[U];
                 for (int j = 0; j < U; ++j) y[j] = V::load(yt + i + k + j * N), x[j] = V::load(yp + i + k + j * N);
-                if (!Loss<M>::moderate_abs(x, ax)) {
+                const bool moderate = Loss<M>::moderate_abs(x, ax);
+                if (!moderate && !Loss<M>::wide_abs(ax)) {
                     loss.template accumulate<U>(y, x, sum, logs, e0 + i + k);
                     continue;
                 }
                 for (int j = 0; j < U; ++j) f[j] = V::load(ex + k + j * N);
-                loss.template accumulate_moderate<U>(y, x, f, sum, logs);
+                if (moderate) loss.template accumulate_moderate<U>(y, x, f, sum, logs);
+                else loss.template accumulate_wide<U>(y, x, f, sum, logs);
             }
         }
         for (; i + U * N <= end; i += U * N) loss_group<M, true, U>(loss, yt, yp, e0, i, sum, logs);

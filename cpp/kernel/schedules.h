@@ -134,8 +134,9 @@ struct Schedules {
                 }
                 continue;
             }
-            // Some |x| > kModerate: only its groups take accumulate() (the exp again, then the general path). A block
-            // of 512 logits ~ N(0, 4^2) has one 44% of the time, a group of 32 only 3.6%.
+            // Some |x| > kModerate: only the groups holding one leave accumulate_moderate, for accumulate_wide (the
+            // block's exps, |x| <= kWide) or accumulate() (the exp again, the general path). A block of 512 logits
+            // ~ N(0, 4^2) holds such an |x| 44% of the time, a group of 32 only 3.6%.
             for (int64_t k = 0; k < B; k += U * N) {
                 R y[U], x[U], f[U], ax[U];
                 for (int j = 0; j < U; ++j) y[j] = V::load(yt + i + k + j * N), x[j] = V::load(yp + i + k + j * N);

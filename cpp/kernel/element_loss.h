@@ -183,7 +183,7 @@ struct ElementLoss {
     // Blocks of logits, for inputs the caches hold (Schedules::logits_blocks): exp(-|x|) of the `count` logits at x
     // (whole groups) into ex, group after group; accumulate_moderate's sums and float64 products then run as
     // a loop of their own (faster in cache on Zen 3 together with the fma products: tuning::kExpBlock).
-    // Returns false when some |x| exceeds kModerate (the groups holding one then take accumulate()). Prefetches both inputs.
+    // Returns false when some |x| exceeds kModerate (logits_blocks then checks group by group). Prefetches both inputs.
     FASTBCE_FORCE_INLINE static bool moderate_exps(const T* y, const T* x, T* ex, int64_t count) {
         constexpr int U = tuning::kProductUnroll;
         auto large = V::lt(V::set1(kModerate), V::set1(T(0)));  // no lane

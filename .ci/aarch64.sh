@@ -56,7 +56,7 @@ for pid in "${pids[@]}"; do wait "$pid" || { cat "$WORK"/*.o.log; echo "FAIL: aa
 "$CXX" -static -pthread "${objs[@]}" -o "$WORK/check_kernels"
 compile_s=$((SECONDS - start))
 
-if ! file "$WORK/check_kernels" 2>/dev/null | grep -q "ARM aarch64"; then
+if [[ "$(file "$WORK/check_kernels" 2>/dev/null || true)" != *"ARM aarch64"* ]]; then
   command -v file >/dev/null 2>&1 && { echo "FAIL: $WORK/check_kernels is not an aarch64 binary"; exit 1; }
 fi
 

@@ -137,6 +137,9 @@ def test_fork_while_another_thread_computes(restore_state):
             r, wfd = os.pipe()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # "fork() with threads" on 3.12+
+                # JAX's at-fork hook warns whenever it was imported earlier in this process (a dev venv with the
+                # framework tests): fastbce's fork safety is what this test checks, not JAX's.
+                warnings.filterwarnings("ignore", r"os\.fork\(\) was called", RuntimeWarning)
                 pid = os.fork()
             if pid == 0:
                 try:

@@ -8,7 +8,7 @@
 #include "force_inline.h"
 
 namespace fastbce::simd {
-namespace {  // internal linkage: one copy per target translation unit (see bce_kernel.h)
+namespace {  // internal linkage: one copy per target translation unit (see kernel/access.h)
 
 // Full: every input, specials included. The others are what the loss kernels guarantee, so the special
 // cases can be skipped (each is checked over its whole domain through the loss, tests/ and cpp/tests/):

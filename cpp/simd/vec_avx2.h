@@ -5,7 +5,7 @@
 
 namespace fastbce::simd::avx2 {
 
-// Float64 lanes of running products (see LogProduct in bce_kernel.h).
+// Float64 lanes of running products (see LogProduct in kernel/accumulators.h).
 // x * (1 + v) when PlusOne, else x * v. x (1 + v) as fma(x, v, x): the same bits, since 1 + v is exact for the
 // factors' v (a float32 widened, 0 or in [2^-20, 1]), and both round the exact x (1 + v) once; one uop less.
 template <bool PlusOne>

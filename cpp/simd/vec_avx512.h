@@ -6,10 +6,11 @@
 
 namespace fastbce::simd::avx512 {
 
-// Float64 lanes of running products (see LogProduct in bce_kernel.h).
-// x * (1 + v) when PlusOne, else x * v.
+// Float64 lanes of running products (see LogProduct in kernel/accumulators.h).
+// x * (1 + v) when PlusOne, else x * v. x (1 + v) as fma(x, v, x), as on AVX2: the same bits (1 + v is exact
+// for the factors' v), one uop less.
 template <bool PlusOne>
-inline __m512d mul_pd(__m512d x, __m512d v) { return _mm512_mul_pd(x, PlusOne ? _mm512_add_pd(_mm512_set1_pd(1.0), v) : v); }
+inline __m512d mul_pd(__m512d x, __m512d v) { return PlusOne ? _mm512_fmadd_pd(x, v, x) : _mm512_mul_pd(x, v); }
 // x = m * 2^k with m in [1, 2): returns m and adds k to e. VGETMANT/VGETEXP keep NaN.
 inline __m512d frexp12_pd(__m512d x, __m512d& e) {
     e = _mm512_add_pd(e, _mm512_getexp_pd(x));

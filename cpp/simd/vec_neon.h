@@ -7,7 +7,7 @@
 
 namespace fastbce::simd::neon {
 
-// Float64 lanes of running products (see LogProduct in bce_kernel.h).
+// Float64 lanes of running products (see LogProduct in kernel/accumulators.h).
 // x * (1 + v) when PlusOne, else x * v.
 template <bool PlusOne>
 inline float64x2_t mul_pd(float64x2_t x, float64x2_t v) { return vmulq_f64(x, PlusOne ? vaddq_f64(vdupq_n_f64(1.0), v) : v); }

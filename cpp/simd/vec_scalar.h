@@ -93,7 +93,7 @@ struct Vec {
     static acc acc_zero() { return 0.0; }
     static acc acc_add(acc a, reg v) { return a + double(v); }
     static double acc_sum(acc a) { return a; }
-    // Float64 running products (see LogProduct in bce_kernel.h): a * (1 + v) when PlusOne, else a * v.
+    // Float64 running products (see LogProduct in kernel/accumulators.h): a * (1 + v) when PlusOne, else a * v.
     static acc acc_one() { return 1.0; }
     template <bool PlusOne>
     static acc acc_mul(acc a, reg v) { return a * (PlusOne ? 1.0 + double(v) : double(v)); }

@@ -214,6 +214,8 @@ def accuracy_text(acc: dict | None) -> str:
 # --------------------------------------------------------------------------- summary
 METRICS = {  # metric -> (what it is, unit)
     "peer_ratio": ("fastbce / best peer", "x"),
+    "roofline_peer_ratio": ("the read roofline timed beside the peers / best peer: the most a loss that reads its "
+                            "inputs can reach", "x"),
     "roofline_share": ("share of the read roofline at the same size", "%"),
     "rows_ratio": (f"rows of {ROWS_WIDTH} / [n, 1], fastbce", "x"),
     "melem_s": ("fastbce Melem/s", ""),
@@ -238,9 +240,24 @@ def throughput_metrics(results: Results, fractions: list[dict], prefix: str = ""
             if not math.isnan(ratio):
                 out.append({"metric": f"{prefix}peer_ratio", "case": case, "size": size, "value": ratio,
                             "best_peer": results.best_peer(case, size)[0]})
+            ceiling = roofline_peer_ratio(results, case, size) if not prefix else math.nan
+            if not math.isnan(ceiling):
+                out.append({"metric": "roofline_peer_ratio", "case": case, "size": size, "value": ceiling,
+                            "best_peer": results.best_peer(case, size)[0]})
     out += [{"metric": f"{prefix}roofline_share", "case": f["case"], "size": f["size"], "value": f["fraction"]}
             for f in fractions]
     return out
+
+
+def roofline_peer_ratio(results: Results, case: str, size: int) -> float:
+    """The read roofline timed in the same rounds as the peers at (case, size), in elements of that case per
+    second, over the best peer's rate: what fastbce / best peer would be if the loss cost nothing but reading
+    its inputs (NaN without an interleaved roofline or a peer)."""
+    roof = results.rooflines.get((case, size))
+    _, peer = results.best_peer(case, size)
+    if roof is None or not peer > 0:
+        return math.nan
+    return roof["gbytes_per_s"] * 1e9 / case_by_name(case).bytes_per_elem / 1e6 / peer
 
 
 def progress_line(results: Results, case: str, size: int, recs: dict, seconds: float, width: int = 28) -> str:
@@ -282,11 +299,13 @@ SUMMARY = (
     ("roofline_share", "f32-logits-binary-mean", (1 << 24,)),
     ("peer_ratio", "f32-prob-binary-mean", SUMMARY_SIZES),
     ("peer_ratio", "f32-logits-binary-mean", (1 << 20,)),
+    ("roofline_peer_ratio", "f32-prob-binary-mean", SUMMARY_SIZES),
 )
 _SUMMARY_HEADINGS = {
     "rows_ratio": f"rows of {ROWS_WIDTH} ({shape_text(ROWS_WIDTH)}) / [n, 1], fastbce's Melem/s:",
     "roofline_share": "[n, 1]: fastbce's share of the read roofline measured at the same size:",
     "peer_ratio": "[n, 1]: fastbce / the fastest peer (named):",
+    "roofline_peer_ratio": "[n, 1]: the read roofline (same rounds) / that peer, the most reading alone reaches:",
 }
 
 
@@ -311,7 +330,7 @@ def summary_text(ms: list[dict], threads, extra_lines: list[str] = ()) -> str:
                 text = ""
             elif metric == "roofline_share":
                 text = f"{m['value'] * 100:.0f}%"
-            elif metric == "peer_ratio":
+            elif metric in ("peer_ratio", "roofline_peer_ratio"):
                 text = f"{m['value']:.1f}x ({m['best_peer']})"
             else:
                 text = f"{m['value']:.2f}x"

@@ -13,6 +13,8 @@ A target file is TOML with one ``[[target]]`` table per target::
     min = 8.0                        # and/or max = ...; identical_bits takes neither
 
 The metrics are the numbers of ``bench.report.metrics``: ``peer_ratio`` (fastbce / best peer),
+``roofline_peer_ratio`` (the read roofline timed beside the peers / best peer: the most any loss that reads its
+inputs could reach there),
 ``roofline_share`` (fraction of the same-size read roofline, 0..1), ``rows_ratio`` (rows of 16 /
 ``[n, 1]``, case = the ``[n, 1]`` name), ``melem_s``, ``latency_us`` (the 1x4 call),
 ``rel_err`` (1e8-element float32 mean vs float64), ``identical_bits``, and for ``--cases grad``
@@ -76,7 +78,7 @@ def _value(metric: str, v) -> str:
         return "-"
     if metric in ("roofline_share", "grad_roofline_share"):
         return f"{v * 100:.0f}%"
-    if metric in ("peer_ratio", "rows_ratio", "grad_peer_ratio"):
+    if metric in ("peer_ratio", "roofline_peer_ratio", "rows_ratio", "grad_peer_ratio"):
         return f"{v:.2f}x"
     if metric == "rel_err":
         return f"{v:.2e}"
